@@ -1,0 +1,70 @@
+"""The project's one error hierarchy.
+
+Domain code raises these; each edge translates them once: the REST API into an HTTP
+status plus the stable ``code``, the Gradio UI into ``gr.Error(message)``.
+A message says what was wrong and what to do about it.
+"""
+
+from __future__ import annotations
+
+
+class AppError(Exception):
+    """Base of every error a user or operator may see."""
+
+    code = "app_error"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class InvalidInput(AppError, ValueError):
+    """The caller sent something we cannot use (empty text, bad CSV, weak password...)."""
+
+    code = "invalid_input"
+
+
+class NotFound(AppError):
+    code = "not_found"
+
+
+class Conflict(AppError):
+    code = "conflict"
+
+
+class AuthError(AppError):
+    """Authentication failed; the message never says which part was wrong."""
+
+    code = "not_authenticated"
+
+
+class InvalidCredentials(AuthError):
+    code = "invalid_credentials"
+
+
+class InvalidToken(AuthError):
+    code = "invalid_token"
+
+
+class PermissionDenied(AppError):
+    code = "permission_denied"
+
+
+class RateLimited(AppError):
+    code = "rate_limited"
+
+
+class ModelError(AppError):
+    """A sentiment model could not be loaded or its labels cannot be mapped."""
+
+    code = "model_error"
+
+
+class ConfigError(AppError):
+    """Settings or the environment stop start-up; the message says how to fix it."""
+
+    code = "config_error"
+
+
+class DatabaseUnavailable(AppError):
+    code = "database_unavailable"
