@@ -1,0 +1,241 @@
+"""The account service: registration, login, logout, password change, token checks.
+
+Both edges (REST API and Gradio UI) call these methods; the rules live here and the
+repositories in `storage/` only run queries. Every account action writes an auth event.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from auth.passwords import PasswordHasher
+from auth.tokens import Clock, IssuedToken, TokenService, system_clock
+from errors import (
+    AppError,
+    Conflict,
+    InvalidCredentials,
+    InvalidInput,
+    InvalidToken,
+    PermissionDenied,
+)
+from storage import auth_events, users
+from storage.engine import Database
+from storage.models import User
+
+logger = logging.getLogger(__name__)
+
+USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,32}")
+PASSWORD_MIN, PASSWORD_MAX = 8, 128
+
+REGISTER = "register"
+LOGIN_SUCCESS = "login_success"
+LOGIN_FAIL = "login_fail"
+LOGOUT = "logout"
+PASSWORD_CHANGE = "password_change"  # noqa: S105 - event names, not secrets
+PASSWORD_CHANGE_FAIL = "password_change_fail"  # noqa: S105
+
+_WRONG_CREDENTIALS = "Incorrect username or password. Check both and try again."
+_SESSION_ENDED = "Your session has ended (logged out or password changed). Log in again."
+
+
+@dataclass(frozen=True)
+class ClientInfo:
+    """Who is calling, as recorded in auth events."""
+
+    ip: str | None = None
+    user_agent: str | None = None
+
+
+@dataclass(frozen=True)
+class Account:
+    """What the edges may show about a user (never the hash)."""
+
+    id: int
+    username: str
+    is_admin: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> Account:
+        return cls(user.id, user.username, user.is_admin, user.created_at)
+
+
+@dataclass(frozen=True)
+class Login:
+    account: Account
+    token: IssuedToken
+
+
+def validate_username(username: str) -> str:
+    username = username.strip()
+    if not USERNAME_PATTERN.fullmatch(username):
+        raise InvalidInput(
+            "Usernames are 3 to 32 characters long and use only letters, digits, '.', '_' "
+            "or '-'. Choose a username that fits."
+        )
+    return username
+
+
+def validate_password(password: str) -> str:
+    """Length only: any Unicode, no composition rules, never trimmed or truncated."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise InvalidInput(
+            f"Passwords must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long (this one "
+            f"has {len(password)}). Any characters are allowed, spaces included."
+        )
+    return password
+
+
+class AccountService:
+    def __init__(
+        self,
+        db: Database,
+        hasher: PasswordHasher,
+        tokens: TokenService,
+        clock: Clock = system_clock,
+    ) -> None:
+        self._db = db
+        self._hasher = hasher
+        self._tokens = tokens
+        self._clock = clock
+
+    def register(
+        self, username: str, password: str, client: ClientInfo | None = None, *, is_admin=False
+    ) -> Account:
+        """Create an account. Raises InvalidInput for a bad name/password, Conflict if taken."""
+        username = validate_username(username)
+        password_hash = self._hasher.hash(validate_password(password))
+        taken = Conflict(f"The username {username!r} is taken. Choose another one.")
+        try:
+            with self._db.session_scope() as session:
+                if users.get_by_username(session, username) is not None:
+                    raise taken
+                user = users.add(
+                    session,
+                    User(
+                        username=username,
+                        password_hash=password_hash,
+                        is_admin=is_admin,
+                        created_at=self._clock(),
+                    ),
+                )
+                self._event(session, REGISTER, username, user.id, client)
+                account = Account.of(user)
+        except IntegrityError:
+            raise taken from None  # registered concurrently by someone else
+        logger.info("Registered user id=%d", account.id)
+        return account
+
+    def login(self, username: str, password: str, client: ClientInfo | None = None) -> Login:
+        """Check credentials and issue a token.
+
+        An unknown username and a wrong password raise the same InvalidCredentials after
+        the same amount of hashing work, so replies do not reveal which names exist. A
+        hash with outdated argon2 parameters is replaced on success.
+        """
+        failure: AppError | None = None
+        with self._db.session_scope() as session:
+            user = users.get_by_username(session, username.strip()[:64])
+            if user is None:
+                self._hasher.verify_dummy(password)
+                ok = False
+            else:
+                check = self._hasher.verify(password, user.password_hash)
+                ok = check.ok
+                if check.new_hash:
+                    user.password_hash = check.new_hash
+            user_id = user.id if user else None
+            if user is None or not ok:
+                failure = InvalidCredentials(_WRONG_CREDENTIALS)
+            elif user.disabled:
+                failure = PermissionDenied("This account is disabled. Contact an administrator.")
+            self._event(
+                session, LOGIN_FAIL if failure else LOGIN_SUCCESS, username, user_id, client
+            )
+            if user is not None and failure is None:
+                login = Login(Account.of(user), self._tokens.issue(user.id, user.token_version))
+        if failure is not None:
+            raise failure
+        return login
+
+    def authenticate(self, token: str | None) -> Account:
+        """The account a token belongs to. Raises InvalidToken if it no longer holds."""
+        with self._db.session_scope() as session:
+            return Account.of(self._token_user(session, token))
+
+    def logout(self, token: str | None, client: ClientInfo | None = None) -> None:
+        """End every session of this user: all tokens issued so far stop working."""
+        with self._db.session_scope() as session:
+            user = self._token_user(session, token)
+            users.bump_token_version(session, user)
+            self._event(session, LOGOUT, user.username, user.id, client)
+
+    def change_password(
+        self,
+        token: str | None,
+        current_password: str,
+        new_password: str,
+        client: ClientInfo | None = None,
+    ) -> IssuedToken:
+        """Replace the password, invalidate old tokens and return a fresh token.
+
+        Raises InvalidCredentials if the current password is wrong, InvalidInput if the
+        new one breaks the length rule.
+        """
+        failure: AppError | None = None
+        with self._db.session_scope() as session:
+            user = self._token_user(session, token)
+            if not self._hasher.verify(current_password, user.password_hash).ok:
+                failure = InvalidCredentials("The current password is incorrect. Try again.")
+                self._event(session, PASSWORD_CHANGE_FAIL, user.username, user.id, client)
+            else:
+                user.password_hash = self._hasher.hash(validate_password(new_password))
+                version = users.bump_token_version(session, user)
+                self._event(session, PASSWORD_CHANGE, user.username, user.id, client)
+                issued = self._tokens.issue(user.id, version)
+        if failure is not None:
+            raise failure
+        return issued
+
+    def ensure_admin(self, username: str, password: str) -> None:
+        """Create the bootstrap admin if missing, or make the existing user an admin."""
+        with self._db.session_scope() as session:
+            user = users.get_by_username(session, username)
+            if user is not None:
+                user.is_admin = True
+                return
+        self.register(username, password, ClientInfo(user_agent="bootstrap"), is_admin=True)
+
+    def _token_user(self, session: Session, token: str | None) -> User:
+        if not token:
+            raise InvalidToken("You are not logged in. Log in to get an access token.")
+        claims = self._tokens.verify(token)
+        user = users.get(session, claims.user_id)
+        if user is None or user.disabled or user.token_version != claims.version:
+            raise InvalidToken(_SESSION_ENDED)
+        return user
+
+    def _event(
+        self,
+        session: Session,
+        event: str,
+        username: str,
+        user_id: int | None,
+        client: ClientInfo | None,
+    ) -> None:
+        client = client or ClientInfo()
+        auth_events.record(
+            session,
+            event=event,
+            username=username.strip(),
+            user_id=user_id,
+            client_ip=client.ip,
+            user_agent=client.user_agent,
+            created_at=self._clock(),
+        )

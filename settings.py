@@ -1,0 +1,238 @@
+"""Sentiscope's settings: one validated object, built once at start-up and passed down.
+
+Every field is read from an environment variable of the same name (or from `.env`).
+The README's settings table lists each field; `tests/test_readme.py` keeps them in sync.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import secrets
+from pathlib import Path
+from typing import Annotated, Literal, Self
+
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+from sqlalchemy.engine import URL, make_url
+from sqlalchemy.exc import ArgumentError
+
+from errors import ConfigError
+
+logger = logging.getLogger(__name__)
+
+MIN_SECRET_KEY_LENGTH = 32
+GENERATE_KEY_COMMAND = 'python -c "import secrets; print(secrets.token_hex(32))"'
+SQLITE_FILENAME = "sentiscope.db"
+DEV_SECRET_FILENAME = "secret_key"  # noqa: S105 - a file name
+
+_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+_URL_HELP = (
+    "Use postgresql://USER:PASSWORD@HOST:5432/DBNAME (postgres:// also works; options such "
+    "as ?sslmode=require are kept; percent-encode special characters in the password), "
+    "sqlite:///path/to/file.db, or leave DATABASE_URL unset for the local SQLite file."
+)
+
+
+class Settings(BaseSettings):
+    """All configuration, from environment variables of the same name."""
+
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", validate_default=True)
+
+    DATABASE_URL: str | None = Field(
+        default=None,
+        repr=False,
+        description="PostgreSQL (or SQLite) URL. Set: production mode. Unset: SQLite in DATA_DIR.",
+    )
+    SECRET_KEY: SecretStr | None = Field(
+        default=None,
+        description="Signs access tokens. Required (32+ characters) in production mode.",
+    )
+    SECRET_KEY_PREVIOUS: SecretStr | None = Field(
+        default=None,
+        description="The key before the last rotation; only verifies tokens until they expire.",
+    )
+    ACCESS_TOKEN_TTL: int = Field(
+        default=24 * 3600, gt=0, description="Access token lifetime in seconds."
+    )
+    DATA_DIR: Path = Field(default=Path("data"), description="SQLite file and other local state.")
+    HOST: str = Field(default="0.0.0.0", description="Interface `python app.py` listens on.")  # noqa: S104
+    PORT: int = Field(default=7860, ge=1, le=65535, description="Port `python app.py` listens on.")
+    SENTIMENT_MODEL: str = Field(
+        default="bundled", description="Sentiment model: `bundled` or a local model directory."
+    )
+    CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Comma-separated origins allowed to call the API from a browser.",
+    )
+    LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
+        default="INFO", description="Python logging level."
+    )
+    MAX_UPLOAD_MB: int = Field(default=10, gt=0, le=1024, description="Largest upload accepted.")
+    ADMIN_USERNAME: str | None = Field(
+        default=None, description="Optional: an admin account created at start if missing."
+    )
+    ADMIN_PASSWORD: SecretStr | None = Field(
+        default=None, description="Password for ADMIN_USERNAME (set both or neither)."
+    )
+    DB_CONNECT_TIMEOUT: int = Field(
+        default=5, ge=1, le=60, description="Seconds to wait for PostgreSQL to answer."
+    )
+    DB_POOL_SIZE: int = Field(
+        default=5, ge=1, le=100, description="PostgreSQL connections kept open per process."
+    )
+
+    @field_validator("DATABASE_URL", "ADMIN_USERNAME", mode="before")
+    @classmethod
+    def _blank_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("SECRET_KEY", "SECRET_KEY_PREVIOUS", "ADMIN_PASSWORD", mode="before")
+    @classmethod
+    def _blank_secret_is_unset(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value else value
+
+    @field_validator("LOG_LEVEL", mode="before")
+    @classmethod
+    def _upper_log_level(cls, value: object) -> object:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("CORS_ORIGINS", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("DATABASE_URL")
+    @classmethod
+    def _check_database_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            normalize_database_url(value)
+        return value
+
+    @model_validator(mode="after")
+    def _check_production_rules(self) -> Self:
+        key = self.SECRET_KEY.get_secret_value() if self.SECRET_KEY else ""
+        if self.is_production and len(key) < MIN_SECRET_KEY_LENGTH:
+            problem = "is not set" if not key else f"has only {len(key)} characters"
+            raise ValueError(
+                f"SECRET_KEY {problem}; production mode (DATABASE_URL is set) needs at least "
+                f"{MIN_SECRET_KEY_LENGTH} random characters. Generate one with "
+                f"{GENERATE_KEY_COMMAND} and set it as SECRET_KEY."
+            )
+        if (self.ADMIN_USERNAME is None) != (self.ADMIN_PASSWORD is None):
+            raise ValueError(
+                "ADMIN_USERNAME and ADMIN_PASSWORD must be set together (or both left unset)."
+            )
+        return self
+
+    @property
+    def is_production(self) -> bool:
+        return self.DATABASE_URL is not None
+
+    @property
+    def sqlite_path(self) -> Path:
+        return self.DATA_DIR / SQLITE_FILENAME
+
+    def database_url(self) -> URL:
+        """The SQLAlchemy URL to connect to, with the driver Sentiscope uses."""
+        if self.DATABASE_URL is None:
+            return URL.create("sqlite", database=str(self.sqlite_path))
+        return normalize_database_url(self.DATABASE_URL)
+
+    def mode_line(self) -> str:
+        """The one start-up line saying which mode and database are in use (no password)."""
+        mode = "Production" if self.is_production else "Development"
+        return f"{mode} mode: using {describe_database(self.database_url())}"
+
+
+def normalize_database_url(raw: str) -> URL:
+    """Parse DATABASE_URL, accepting Render/Neon/Heroku-style `postgres://` URLs.
+
+    Query options such as `sslmode=require` are kept. Raises ValueError with a fix.
+    """
+    try:
+        url = make_url(raw.strip())
+    except (ArgumentError, ValueError):
+        # The raw value may contain a password, so it is never echoed back.
+        raise ValueError(f"DATABASE_URL is malformed and cannot be parsed. {_URL_HELP}") from None
+    if url.drivername in _POSTGRES_SCHEMES:
+        if not url.host and not url.query.get("host"):
+            raise ValueError(f"DATABASE_URL has no host name. {_URL_HELP}")
+        return url.set(drivername="postgresql+psycopg")
+    if url.drivername == "sqlite":
+        if not url.database or url.database == ":memory:":
+            raise ValueError(f"DATABASE_URL must name a SQLite file, not memory. {_URL_HELP}")
+        return url
+    raise ValueError(f"DATABASE_URL uses the unsupported scheme {url.drivername!r}. {_URL_HELP}")
+
+
+def describe_database(url: URL) -> str:
+    """`PostgreSQL at host:port/dbname` or `SQLite at path`, never the password."""
+    if url.get_backend_name() == "sqlite":
+        return f"SQLite at {url.database}"
+    return f"PostgreSQL at {url.host}:{url.port or 5432}/{url.database or url.username or ''}"
+
+
+def load_settings() -> Settings:
+    """Build Settings from the environment, turning validation errors into a ConfigError."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """One readable paragraph from pydantic's errors, without echoing secret values."""
+    parts = []
+    for error in exc.errors(include_input=False, include_url=False):
+        original = (error.get("ctx") or {}).get("error")
+        message = str(original) if isinstance(original, ValueError) else error["msg"]
+        field = ".".join(str(part) for part in error["loc"])
+        parts.append(f"{field}: {message}" if field else message)
+    return " ".join(parts)
+
+
+def with_secret_key(settings: Settings) -> Settings:
+    """Return settings that have a SECRET_KEY, creating a development key if needed.
+
+    In development mode an unset SECRET_KEY is generated once and kept in DATA_DIR
+    (mode 0600) so that logins survive a restart. Production never reaches here without
+    a key: the validator refuses it.
+    """
+    if settings.SECRET_KEY is not None:
+        if len(settings.SECRET_KEY.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
+            logger.warning(
+                "SECRET_KEY is shorter than %d characters; generate a strong one with %s",
+                MIN_SECRET_KEY_LENGTH,
+                GENERATE_KEY_COMMAND,
+            )
+        return settings
+    path = settings.DATA_DIR / DEV_SECRET_FILENAME
+    key = _read_or_create_key(path)
+    logger.warning(
+        "SECRET_KEY is not set: using the development key kept in %s. Set SECRET_KEY "
+        "(generate one with %s) before exposing Sentiscope to others.",
+        path,
+        GENERATE_KEY_COMMAND,
+    )
+    return settings.model_copy(update={"SECRET_KEY": SecretStr(key)})
+
+
+def _read_or_create_key(path: Path) -> str:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        key = path.read_text(encoding="ascii").strip()
+        if len(key) >= MIN_SECRET_KEY_LENGTH:
+            return key
+        # A truncated or hand-edited file: replace it rather than sign with a weak key.
+        path.unlink()
+        return _read_or_create_key(path)
+    key = secrets.token_hex(32)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(key + "\n")
+    return key

@@ -1,0 +1,69 @@
+"""Turn a driver's connection failure into one paragraph naming the cause and the fix."""
+
+from __future__ import annotations
+
+from sqlalchemy.engine import URL
+
+from settings import describe_database
+
+_PASSWORD = ("password authentication failed", "no password supplied", "28p01")
+_DNS = (
+    "could not translate host name",
+    "name or service not known",
+    "temporary failure in name resolution",
+    "nodename nor servname",
+)
+_UNREACHABLE = ("timeout expired", "timed out", "network is unreachable", "no route to host")
+
+
+def explain_connection_error(url: URL, exc: BaseException) -> str:
+    """Explain why connecting to `url` failed. Never includes the password."""
+    where = describe_database(url)
+    if url.get_backend_name() == "sqlite":
+        return (
+            f"Cannot open the {where}: {_first_line(exc)}. Fix: make sure the directory "
+            "exists and is writable by this user (DATA_DIR), or point DATABASE_URL elsewhere."
+        )
+    driver_error = getattr(exc, "orig", None) or exc
+    message = str(driver_error).lower()
+    sqlstate = (getattr(driver_error, "sqlstate", None) or "").lower()
+    user = url.username or "(none)"
+    if any(marker in message for marker in _PASSWORD) or sqlstate == "28p01":
+        cause = f"PostgreSQL rejected the password for user {user!r} ({where})"
+        fix = (
+            "correct the user name and password in DATABASE_URL; percent-encode special "
+            "characters such as @ : / in the password"
+        )
+    elif "database" in message and "does not exist" in message:
+        cause = f"the database {url.database!r} does not exist ({where})"
+        fix = f"create it (createdb {url.database}) or correct the name at the end of DATABASE_URL"
+    elif "role" in message and "does not exist" in message:
+        cause = f"the user {user!r} does not exist on the server ({where})"
+        fix = "correct the user name in DATABASE_URL or create the role"
+    elif "pg_hba.conf" in message or sqlstate == "28000":
+        cause = f"PostgreSQL does not accept connections from this host for user {user!r}"
+        fix = "allow this client in pg_hba.conf, or add ?sslmode=require if the server needs TLS"
+    elif "connection refused" in message:
+        cause = f"nothing is accepting connections at {where} (connection refused)"
+        fix = "start PostgreSQL, or correct the host and port in DATABASE_URL"
+    elif any(marker in message for marker in _DNS):
+        cause = f"the host name {url.host!r} in DATABASE_URL cannot be resolved"
+        fix = "correct the host name in DATABASE_URL or check this machine's DNS"
+    elif any(marker in message for marker in _UNREACHABLE):
+        cause = f"the server at {where} did not answer (unreachable or timed out)"
+        fix = (
+            "check the host and port in DATABASE_URL, the network and any firewall; "
+            "raise DB_CONNECT_TIMEOUT if the server is just slow"
+        )
+    elif "ssl" in message:
+        cause = f"the TLS (SSL) negotiation with {where} failed: {_first_line(driver_error)}"
+        fix = "set ?sslmode= in DATABASE_URL to what the server supports (require or disable)"
+    else:
+        cause = f"connecting to {where} failed: {_first_line(driver_error)}"
+        fix = "check DATABASE_URL and that the PostgreSQL server is running and reachable"
+    return f"Cannot connect to the database: {cause}. Fix: {fix}."
+
+
+def _first_line(exc: BaseException) -> str:
+    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
+    return (lines[0] if lines else type(exc).__name__).rstrip(".")

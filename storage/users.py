@@ -1,0 +1,37 @@
+"""User repository: queries only; the account service owns the rules."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from storage.models import User
+
+
+def get(session: Session, user_id: int) -> User | None:
+    return session.get(User, user_id)
+
+
+def get_by_username(session: Session, username: str) -> User | None:
+    """Case-insensitive lookup (usernames are unique regardless of case)."""
+    query = select(User).where(func.lower(User.username) == username.lower())
+    return session.scalars(query).one_or_none()
+
+
+def add(session: Session, user: User) -> User:
+    session.add(user)
+    session.flush()
+    return user
+
+
+def bump_token_version(session: Session, user: User) -> int:
+    """Invalidate every token issued so far; done in SQL so concurrent bumps both count."""
+    session.execute(
+        update(User).where(User.id == user.id).values(token_version=User.token_version + 1)
+    )
+    session.refresh(user, ["token_version"])
+    return user.token_version
+
+
+def count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0
