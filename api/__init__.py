@@ -1,0 +1,17 @@
+"""The REST edge: FastAPI routes over the same services the Gradio UI uses."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+
+from api import auth, health
+from api.errors import install_error_handlers
+
+
+def install_api(app: FastAPI) -> None:
+    """Add every REST route and the error handlers. Call before mounting Gradio at `/`."""
+    install_error_handlers(app)
+    for router in (health.router, auth.router):  # later issues add theirs here
+        app.include_router(router)
+    # Last, so that it only catches what no other /api route matched.
+    app.include_router(health.not_found_router)

@@ -1,0 +1,41 @@
+"""Dependencies shared by the REST routes: the services, the caller, the client info."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+from fastapi import Depends, Request
+from fastapi.security import OAuth2PasswordBearer
+
+from auth.service import Account, ClientInfo
+from services import Services
+
+TOKEN_URL = "/api/auth/token"  # noqa: S105 - a path, not a secret
+
+# auto_error=False: a missing token reaches the service, which raises the same
+# InvalidToken as a bad one, so every 401 has the project's error shape.
+bearer = OAuth2PasswordBearer(tokenUrl=TOKEN_URL, auto_error=False)
+
+
+def get_services(request: Request) -> Services:
+    return cast(Services, request.app.state.services)
+
+
+def get_client(request: Request) -> ClientInfo:
+    return ClientInfo(
+        ip=request.client.host if request.client else None,
+        user_agent=request.headers.get("user-agent"),
+    )
+
+
+ServicesDep = Annotated[Services, Depends(get_services)]
+ClientDep = Annotated[ClientInfo, Depends(get_client)]
+TokenDep = Annotated[str | None, Depends(bearer)]
+
+
+def current_account(services: ServicesDep, token: TokenDep) -> Account:
+    """The logged-in account; raises InvalidToken (401) otherwise."""
+    return services.accounts.authenticate(token)
+
+
+CurrentAccount = Annotated[Account, Depends(current_account)]

@@ -1,0 +1,1 @@
+"""The Gradio edge: one module per tab over the shared services."""

@@ -1,0 +1,131 @@
+"""The Account tab: register, log in, see who is logged in, log out, change password.
+
+The access token lives in the per-browser-session `gr.State` passed in by `ui.app`, so
+every visitor has their own login; nothing about a user is kept in module globals.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from typing import Any
+
+import gradio as gr
+
+from errors import AuthError
+from services import Services
+from ui.common import client_info, shown_to_user
+
+NOT_SIGNED_IN = "Not logged in"
+
+
+def build(services: Services, session: gr.State) -> None:
+    """Render the Account tab and wire its events."""
+    accounts = services.accounts
+    with gr.Tab("Account", id="account"):
+        whoami = gr.Textbox(
+            label="Logged in as", value=NOT_SIGNED_IN, interactive=False, elem_id="whoami"
+        )
+        notice = gr.Textbox(label="Status", interactive=False, elem_id="account-status")
+        with gr.Column(visible=True) as signed_out:
+            with gr.Group():
+                gr.Markdown("### Log in")
+                login_name = gr.Textbox(label="Username", elem_id="login-username")
+                login_password = gr.Textbox(
+                    label="Password", type="password", elem_id="login-password"
+                )
+                login_button = gr.Button("Log in", variant="primary", elem_id="login-button")
+            with gr.Group():
+                gr.Markdown("### Create an account")
+                new_name = gr.Textbox(
+                    label="Username",
+                    info="3 to 32 letters, digits, '.', '_' or '-'",
+                    elem_id="register-username",
+                )
+                new_password = gr.Textbox(
+                    label="Password",
+                    type="password",
+                    info="8 to 128 characters; a long passphrase is best",
+                    elem_id="register-password",
+                )
+                register_button = gr.Button("Create account", elem_id="register-button")
+        with gr.Column(visible=False) as signed_in:
+            logout_button = gr.Button("Log out", variant="stop", elem_id="logout-button")
+            with gr.Group():
+                gr.Markdown("### Change password")
+                current_password = gr.Textbox(
+                    label="Current password", type="password", elem_id="current-password"
+                )
+                changed_password = gr.Textbox(
+                    label="New password", type="password", elem_id="new-password"
+                )
+                change_button = gr.Button("Change password", elem_id="change-password-button")
+
+        def show(token: str | None, username: str | None, message: str) -> dict[Any, Any]:
+            return {
+                session: token,
+                whoami: username or NOT_SIGNED_IN,
+                notice: message,
+                signed_out: gr.Column(visible=token is None),
+                signed_in: gr.Column(visible=token is not None),
+                login_password: "",
+                current_password: "",
+                changed_password: "",
+            }
+
+        shown = [session, whoami, notice, signed_out, signed_in]
+        shown += [login_password, current_password, changed_password]
+
+        def register(username: str, password: str, request: gr.Request) -> dict[Any, Any]:
+            """Create an account, then offer its name in the login form."""
+            with shown_to_user():
+                account = accounts.register(username, password, client_info(request))
+            return {
+                notice: f"Account {account.username} created. Log in below.",
+                login_name: account.username,
+                new_name: "",
+                new_password: "",
+            }
+
+        def login(username: str, password: str, request: gr.Request) -> dict[Any, Any]:
+            """Check the credentials and keep the token in this browser session."""
+            with shown_to_user():
+                result = accounts.login(username, password, client_info(request))
+            name = result.account.username
+            return show(result.token.access_token, name, f"Logged in as {name}.")
+
+        def logout(token: str | None, request: gr.Request) -> dict[Any, Any]:
+            """End the session everywhere; a token that already expired just clears here."""
+            with contextlib.suppress(AuthError):
+                accounts.logout(token, client_info(request))
+            return show(None, None, "Logged out.")
+
+        def change_password(
+            token: str | None, current: str, new: str, request: gr.Request
+        ) -> dict[Any, Any]:
+            """Change the password and keep this session logged in with a fresh token."""
+            with shown_to_user():
+                account = accounts.authenticate(token)
+                issued = accounts.change_password(token, current, new, client_info(request))
+            message = "Password changed. Other sessions have been logged out."
+            return show(issued.access_token, account.username, message)
+
+        register_button.click(
+            register,
+            [new_name, new_password],
+            [notice, login_name, new_name, new_password],
+            api_name="register",
+        )
+        gr.on(
+            [login_button.click, login_password.submit],
+            login,
+            [login_name, login_password],
+            shown,
+            api_name="login",
+        )
+        logout_button.click(logout, [session], shown, api_visibility="private")
+        change_button.click(
+            change_password,
+            [session, current_password, changed_password],
+            shown,
+            api_visibility="private",
+        )

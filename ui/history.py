@@ -1,0 +1,14 @@
+"""The History tab (placeholder until its issue lands)."""
+
+from __future__ import annotations
+
+import gradio as gr
+
+from services import Services
+from ui.placeholders import placeholder
+
+
+def build(services: Services, session: gr.State) -> None:
+    """Render the History tab; `session` holds this browser session's access token."""
+    with gr.Tab("History", id="history"):
+        placeholder("History", "Your past predictions, newest first.")
