@@ -1,0 +1,7 @@
+"""Entry point: ``python -m sentiment ...``."""
+
+import sys
+
+from sentiment.cli import main
+
+sys.exit(main())

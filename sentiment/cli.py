@@ -1,0 +1,164 @@
+"""``python -m sentiment score | evaluate | benchmark | train``."""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import os
+import runpy
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from errors import AppError, InvalidInput
+from sentiment.csvio import detect_text_column, find_column, read_sst_trees, read_table
+from sentiment.inference import DEFAULT_MAX_CHARS, predict
+from sentiment.labels import LABELS
+from sentiment.model import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, SentimentModel, load_model
+
+log = logging.getLogger("sentiment")
+BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "inference.py"
+
+
+def _model_options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--model",
+        default=os.environ.get("SENTIMENT_MODEL", "bundled"),
+        help="'bundled' (offline), a local model folder or a hub id "
+        "(default: $SENTIMENT_MODEL or bundled)",
+    )
+    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
+    parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
+    parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
+    parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m sentiment", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    score = sub.add_parser("score", help="score every row of a CSV/TSV file")
+    score.add_argument("input", type=Path)
+    score.add_argument("-o", "--output", type=Path, required=True)
+    score.add_argument("--text-column", help="default: detected from the header and contents")
+    _model_options(score)
+
+    evaluate = sub.add_parser("evaluate", help="accuracy and macro-F1 against gold labels")
+    evaluate.add_argument("data", type=Path, help="CSV/TSV, or SST trees (.txt)")
+    evaluate.add_argument("--text-column", help="default: detected")
+    evaluate.add_argument("--label-column", default="label")
+    evaluate.add_argument("--limit", type=int, help="only the first N rows")
+    _model_options(evaluate)
+
+    sub.add_parser("benchmark", help="run benchmarks/inference.py (pass its options after)")
+    sub.add_parser("train", help="train the bundled model (sentiment.train; options after)")
+    return parser
+
+
+def _progress(total: int, desc: str) -> Any:
+    """A tqdm bar on a terminal, silent otherwise."""
+    from tqdm import tqdm
+
+    return tqdm(total=total, desc=desc, unit="row", disable=not sys.stderr.isatty())
+
+
+def _load(args: argparse.Namespace) -> SentimentModel:
+    started = time.perf_counter()
+    model = load_model(
+        args.model, backend=args.backend, threads=args.threads, cache_dir=args.cache_dir
+    )
+    log.info(
+        "Loaded %s (%s, %d threads) in %.1f s",
+        model.model_id,
+        model.backend,
+        model.threads,
+        time.perf_counter() - started,
+    )
+    return model
+
+
+def score_command(args: argparse.Namespace) -> int:
+    table = read_table(args.input)
+    column = find_column(table, args.text_column) if args.text_column else detect_text_column(table)
+    log.info("Scoring column '%s' of %s (%s rows)", column, args.input, f"{len(table.rows):,}")
+    texts = [row.get(column) or "" for row in table.rows]
+    usable = [i for i, t in enumerate(texts) if t.strip() and len(t) <= args.max_chars]
+    skipped = len(texts) - len(usable)
+    model = _load(args)
+    started = time.perf_counter()
+    with _progress(len(usable), "scoring") as bar:
+        predictions = predict(
+            model, [texts[i] for i in usable], max_chars=args.max_chars, progress=bar.update
+        )
+    elapsed = time.perf_counter() - started
+    by_row = dict(zip(usable, predictions, strict=True))
+    added = ["label", "score", *LABELS]
+    clash = [c for c in added if c in table.columns]
+    if clash:
+        raise InvalidInput(
+            f"The input already has the columns {clash}; rename them before scoring."
+        )
+    delimiter = "\t" if args.output.suffix.lower() == ".tsv" else ","
+    with args.output.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*table.columns, *added], delimiter=delimiter)
+        writer.writeheader()
+        for i, row in enumerate(table.rows):
+            p = by_row.get(i)
+            scores = {"label": p.label, "score": f"{p.score:.4f}"} if p else {}
+            if p:
+                scores |= {k: f"{v:.4f}" for k, v in p.probabilities.items()}
+            writer.writerow({**row, **scores})
+    if skipped:
+        log.warning(
+            "%d rows left unscored (empty, or over %s characters)", skipped, f"{args.max_chars:,}"
+        )
+    rate = len(usable) / elapsed if elapsed > 0 else float("inf")
+    print(f"Scored {len(usable):,} rows in {elapsed:.1f} s ({rate:,.0f} rows/s) -> {args.output}")
+    return 0
+
+
+def evaluate_command(args: argparse.Namespace) -> int:
+    from sentiment.evaluation import evaluate, format_report
+
+    is_trees = args.data.suffix.lower() == ".txt"
+    table = read_sst_trees(args.data) if is_trees else read_table(args.data)
+    text_column = (
+        find_column(table, args.text_column) if args.text_column else detect_text_column(table)
+    )
+    label_column = find_column(table, args.label_column)
+    rows = table.rows[: args.limit] if args.limit else table.rows
+    model = _load(args)
+    with _progress(len(rows), "evaluating") as bar:
+        report = evaluate(
+            model,
+            [r[text_column] or "" for r in rows],
+            [r[label_column] or "" for r in rows],
+            max_chars=args.max_chars,
+            progress=bar.update,
+        )
+    print(f"{args.data}  model {model.model_id}  backend {model.backend}")
+    print(format_report(report))
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # These two hand their options on untouched.
+    if argv[:1] == ["train"]:
+        from sentiment import train
+
+        return int(train.main(argv[1:]) or 0)
+    if argv[:1] == ["benchmark"]:
+        sys.argv = [str(BENCHMARK), *argv[1:]]
+        runpy.run_path(str(BENCHMARK), run_name="__main__")
+        return 0
+    args = build_parser().parse_args(argv)
+    try:
+        return score_command(args) if args.command == "score" else evaluate_command(args)
+    except AppError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 2

@@ -1,0 +1,129 @@
+"""Read the tables the command line scores and evaluates: CSV/TSV, and SST tree files."""
+
+from __future__ import annotations
+
+import csv
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from errors import InvalidInput
+
+# Preferred names for the text column, best first; matched whole, then as a part of a name.
+TEXT_COLUMN_NAMES = (
+    "text",
+    "review",
+    "comment",
+    "message",
+    "content",
+    "tweet",
+    "sentence",
+    "body",
+    "feedback",
+    "review_text",
+    "description",
+)
+_DELIMITERS = ",\t;|"
+# Long reviews can exceed csv's default 128 KiB field limit.
+csv.field_size_limit(2**31 - 1)
+
+
+@dataclass(frozen=True)
+class Table:
+    columns: list[str]
+    rows: list[dict[str, str]]
+    delimiter: str
+
+
+def sniff_delimiter(path: Path, sample: str) -> str:
+    if path.suffix.lower() == ".tsv":
+        return "\t"
+    try:
+        return csv.Sniffer().sniff(sample, delimiters=_DELIMITERS).delimiter
+    except csv.Error:
+        # A one-column file, or quoted text that confuses the sniffer.
+        first_line = sample.splitlines()[0] if sample else ""
+        return (
+            max(_DELIMITERS, key=first_line.count)
+            if any(d in first_line for d in _DELIMITERS)
+            else ","
+        )
+
+
+def read_table(path: Path | str) -> Table:
+    """Rows of a delimited file with a header row; quoted fields may span lines."""
+    path = Path(path)
+    try:
+        with path.open(encoding="utf-8-sig", newline="") as f:
+            delimiter = sniff_delimiter(path, f.read(64 * 1024))
+            f.seek(0)
+            reader = csv.DictReader(f, delimiter=delimiter)
+            columns = [c for c in (reader.fieldnames or []) if c is not None]
+            rows = [{k: v for k, v in row.items() if k is not None} for row in reader]
+    except FileNotFoundError as exc:
+        raise InvalidInput(f"No such file: {path}.") from exc
+    except UnicodeDecodeError as exc:
+        raise InvalidInput(f"{path} is not UTF-8 text; save it as UTF-8 CSV.") from exc
+    except csv.Error as exc:
+        raise InvalidInput(f"{path} is not a readable CSV/TSV file: {exc}.") from exc
+    if not columns:
+        raise InvalidInput(f"{path} is empty; it needs a header row and data rows.")
+    return Table(columns, rows, delimiter)
+
+
+def find_column(table: Table, name: str) -> str:
+    """The column called ``name`` (case-insensitive); InvalidInput listing the columns."""
+    for column in table.columns:
+        if column == name or column.strip().lower() == name.strip().lower():
+            return column
+    raise InvalidInput(f"There is no column '{name}'; the columns are: {', '.join(table.columns)}.")
+
+
+def detect_text_column(table: Table) -> str:
+    """The column that holds the texts: a known name, else the longest text on average."""
+    lowered = {c: c.strip().lower() for c in table.columns}
+    for wanted in TEXT_COLUMN_NAMES:
+        for column, low in lowered.items():
+            if low == wanted:
+                return column
+    for wanted in TEXT_COLUMN_NAMES:
+        for column, low in lowered.items():
+            if wanted in re.split(r"[\W_]+", low):
+                return column
+
+    def mean_length(column: str) -> float:
+        values = [row.get(column) or "" for row in table.rows[:1000]]
+        texts = [v for v in values if not _is_number(v)]
+        return sum(map(len, texts)) / max(1, len(values))
+
+    best = max(table.columns, key=mean_length)
+    if mean_length(best) == 0:
+        raise InvalidInput("No column holds text; name it with --text-column.")
+    return best
+
+
+def _is_number(value: str) -> bool:
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
+
+
+_TREE_LEAF = re.compile(r"\(\d ([^()]+)\)")
+_PTB_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]"}
+
+
+def read_sst_trees(path: Path | str) -> Table:
+    """Stanford Sentiment Treebank PTB trees -> sentence + root label folded to 3 classes."""
+    fold = {"0": "negative", "1": "negative", "2": "neutral", "3": "positive", "4": "positive"}
+    rows = []
+    for line in Path(path).read_text(encoding="utf-8").splitlines():
+        line = line.strip()
+        if not line:
+            continue
+        if not re.match(r"\(\d ", line):
+            raise InvalidInput(f"{path} is not an SST tree file (line: {line[:40]!r}).")
+        words = [_PTB_ESCAPES.get(w, w) for w in _TREE_LEAF.findall(line)]
+        rows.append({"sentence": " ".join(words), "label": fold[line[1]]})
+    return Table(["sentence", "label"], rows, "\t")
