@@ -190,7 +190,7 @@ def describe_validation_error(exc: ValidationError) -> str:
         original = (error.get("ctx") or {}).get("error")
         message = str(original) if isinstance(original, ValueError) else error["msg"]
         field = ".".join(str(part) for part in error["loc"])
-        parts.append(f"{field}: {message}" if field else message)
+        parts.append(message if not field or message.startswith(field) else f"{field}: {message}")
     return " ".join(parts)
 
 

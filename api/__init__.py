@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from api import auth, health
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, not_found_router
 
 
 def install_api(app: FastAPI) -> None:
@@ -14,4 +14,4 @@ def install_api(app: FastAPI) -> None:
     for router in (health.router, auth.router):  # later issues add theirs here
         app.include_router(router)
     # Last, so that it only catches what no other /api route matched.
-    app.include_router(health.not_found_router)
+    app.include_router(not_found_router)

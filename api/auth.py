@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
-from api.deps import ClientDep, CurrentAccount, ServicesDep, TokenDep
+from api.deps import AuthenticatedToken, ClientDep, CurrentAccount, ServicesDep
 from api.schemas import ERRORS, ErrorResponse
 from auth.service import Account
 from auth.tokens import IssuedToken
@@ -89,7 +89,7 @@ def me(account: CurrentAccount) -> AccountOut:
     response_class=Response,
     responses=_AUTH_ERRORS,
 )
-def logout(services: ServicesDep, token: TokenDep, client: ClientDep) -> Response:
+def logout(services: ServicesDep, token: AuthenticatedToken, client: ClientDep) -> Response:
     """Log out: every token issued to this account so far stops working."""
     services.accounts.logout(token, client)
     return Response(status_code=204)
@@ -97,7 +97,10 @@ def logout(services: ServicesDep, token: TokenDep, client: ClientDep) -> Respons
 
 @router.post("/password", response_model=TokenOut, responses=ERRORS)
 def change_password(
-    body: PasswordChangeRequest, services: ServicesDep, token: TokenDep, client: ClientDep
+    body: PasswordChangeRequest,
+    services: ServicesDep,
+    token: AuthenticatedToken,
+    client: ClientDep,
 ) -> TokenOut:
     """Change the password; old tokens stop working and a fresh token is returned."""
     issued = services.accounts.change_password(

@@ -39,3 +39,13 @@ def current_account(services: ServicesDep, token: TokenDep) -> Account:
 
 
 CurrentAccount = Annotated[Account, Depends(current_account)]
+
+
+def authenticated_token(services: ServicesDep, token: TokenDep) -> str:
+    """The caller's token once checked, so a bad token is a 401 before any body is read."""
+    services.accounts.authenticate(token)
+    assert token is not None
+    return token
+
+
+AuthenticatedToken = Annotated[str, Depends(authenticated_token)]

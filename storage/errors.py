@@ -28,6 +28,7 @@ def explain_connection_error(url: URL, exc: BaseException) -> str:
     message = str(driver_error).lower()
     sqlstate = (getattr(driver_error, "sqlstate", None) or "").lower()
     user = url.username or "(none)"
+    address = f"{url.host}:{url.port or 5432}"
     if any(marker in message for marker in _PASSWORD) or sqlstate == "28p01":
         cause = f"PostgreSQL rejected the password for user {user!r} ({where})"
         fix = (
@@ -44,19 +45,19 @@ def explain_connection_error(url: URL, exc: BaseException) -> str:
         cause = f"PostgreSQL does not accept connections from this host for user {user!r}"
         fix = "allow this client in pg_hba.conf, or add ?sslmode=require if the server needs TLS"
     elif "connection refused" in message:
-        cause = f"nothing is accepting connections at {where} (connection refused)"
+        cause = f"nothing accepts connections at {address} (connection refused)"
         fix = "start PostgreSQL, or correct the host and port in DATABASE_URL"
     elif any(marker in message for marker in _DNS):
         cause = f"the host name {url.host!r} in DATABASE_URL cannot be resolved"
         fix = "correct the host name in DATABASE_URL or check this machine's DNS"
     elif any(marker in message for marker in _UNREACHABLE):
-        cause = f"the server at {where} did not answer (unreachable or timed out)"
+        cause = f"the server at {address} did not answer (unreachable or timed out)"
         fix = (
             "check the host and port in DATABASE_URL, the network and any firewall; "
             "raise DB_CONNECT_TIMEOUT if the server is just slow"
         )
     elif "ssl" in message:
-        cause = f"the TLS (SSL) negotiation with {where} failed: {_first_line(driver_error)}"
+        cause = f"the TLS (SSL) negotiation with {address} failed: {_first_line(driver_error)}"
         fix = "set ?sslmode= in DATABASE_URL to what the server supports (require or disable)"
     else:
         cause = f"connecting to {where} failed: {_first_line(driver_error)}"
