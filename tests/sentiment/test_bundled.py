@@ -1,0 +1,57 @@
+"""The real bundled model: skipped without its weights, failed if REQUIRE_BUNDLED_MODEL=1."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from sentiment.evaluation import evaluate
+from sentiment.inference import explain, predict
+from sentiment.model import SentimentModel, build
+
+DATA = Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sentiment"
+
+pytestmark = pytest.mark.slow
+
+
+def test_plain_sentences(bundled_model: SentimentModel) -> None:
+    neutral, good, bad = predict(
+        bundled_model,
+        [
+            "The meeting is on Tuesday at 3 pm.",
+            "Absolutely loved it, the staff were wonderful and the food was superb.",
+            "The product broke after two days and support never answered. Avoid.",
+        ],
+    )
+    assert neutral.label == "neutral"
+    assert good.label == "positive"
+    assert bad.label == "negative"
+
+
+def test_explain_points_at_the_sentiment_word(bundled_model: SentimentModel) -> None:
+    result = explain(bundled_model, "The hotel room was filthy.")
+    assert result.prediction.label == "negative"
+    top_word = max(result.spans, key=lambda span: span[1])[0]
+    assert top_word == "filthy"
+
+
+def sst2_dev() -> tuple[list[str], list[str]]:
+    path = DATA / "sst2" / "dev.tsv"
+    if not path.is_file():
+        pytest.skip(f"{path} is not present")
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = list(csv.DictReader(f, delimiter="\t"))
+    return [r["sentence"] for r in rows], [r["label"] for r in rows]
+
+
+def test_sst2_dev_accuracy(bundled_model: SentimentModel) -> None:
+    assert evaluate(bundled_model, *sst2_dev()).accuracy >= 0.90
+
+
+def test_int8_keeps_sst2_dev_accuracy(bundled_model: SentimentModel, tmp_path: Path) -> None:
+    texts, labels = sst2_dev()
+    fast = build("bundled", backend="onnx-int8", cache_dir=tmp_path)
+    fp32 = evaluate(bundled_model, texts, labels).accuracy
+    assert evaluate(fast, texts, labels).accuracy >= fp32 - 0.005

@@ -1,0 +1,108 @@
+"""python -m sentiment score / evaluate / train, as a user runs them."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+import types
+from pathlib import Path
+
+import pytest
+
+from sentiment.cli import main
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def write_csv(path: Path, rows: list[list[str]]) -> Path:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        csv.writer(f).writerows(rows)
+    return path
+
+
+def read_csv(path: Path) -> list[dict[str, str]]:
+    with path.open(newline="", encoding="utf-8") as f:
+        return list(csv.DictReader(f))
+
+
+def test_score_writes_input_columns_plus_scores(
+    tmp_path: Path, three_label_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_csv(
+        tmp_path / "in.csv",
+        [["id", "review"], ["1", "the food was great"], ["2", ""], ["3", "awful, really"]],
+    )
+    out = tmp_path / "out.csv"
+    args = ["score", str(source), "-o", str(out), "--model", str(three_label_dir)]
+    assert main([*args, "--backend", "torch"]) == 0
+    rows = read_csv(out)
+    assert [r["id"] for r in rows] == ["1", "2", "3"]
+    assert list(rows[0]) == ["id", "review", "label", "score", "negative", "neutral", "positive"]
+    assert rows[0]["label"] in {"negative", "neutral", "positive"}
+    assert rows[1]["label"] == ""  # empty text: kept, left unscored
+    total = sum(float(rows[2][k]) for k in ("negative", "neutral", "positive"))
+    assert total == pytest.approx(1.0, abs=1e-3)
+    assert "rows/s" in capsys.readouterr().out
+
+
+def test_score_reports_a_missing_column(
+    tmp_path: Path, three_label_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = write_csv(tmp_path / "in.csv", [["id", "review"], ["1", "fine"]])
+    args = ["score", str(source), "-o", str(tmp_path / "o.csv"), "--text-column", "body"]
+    assert main([*args, "--model", str(three_label_dir), "--backend", "torch"]) == 2
+    assert "no column 'body'" in capsys.readouterr().err
+
+
+def test_evaluate_prints_accuracy_and_macro_f1(
+    tmp_path: Path, three_label_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    source = tmp_path / "dev.tsv"
+    source.write_text("sentence\tlabel\nthe food was great\t2\nawful\t0\nmeeting on tuesday\t1\n")
+    args = ["evaluate", str(source), "--text-column", "sentence", "--label-column", "label"]
+    assert main([*args, "--model", str(three_label_dir), "--backend", "torch"]) == 0
+    out = capsys.readouterr().out
+    assert "accuracy" in out
+    assert "macro-F1" in out
+    assert "neutral" in out
+
+
+def test_train_is_handed_its_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[list[str]] = []
+    fake = types.ModuleType("sentiment.train")
+    fake.main = lambda argv: seen.append(argv) or 0  # type: ignore[attr-defined]
+    monkeypatch.setitem(sys.modules, "sentiment.train", fake)
+    import sentiment
+
+    monkeypatch.setattr(sentiment, "train", fake, raising=False)
+    assert main(["train", "--epochs", "1"]) == 0
+    assert seen == [["--epochs", "1"]]
+
+
+def test_module_entry_point_runs_offline(tmp_path: Path, three_label_dir: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [["text"], ["great fun"], ["boring"]])
+    out = tmp_path / "out.csv"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "SENTIMENT_MODEL": str(three_label_dir)}
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "sentiment",
+            "score",
+            str(source),
+            "-o",
+            str(out),
+            "--backend",
+            "torch",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    assert len(read_csv(out)) == 2
