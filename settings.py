@@ -59,7 +59,8 @@ class Settings(BaseSettings):
     HOST: str = Field(default="0.0.0.0", description="Interface `python app.py` listens on.")  # noqa: S104
     PORT: int = Field(default=7860, ge=1, le=65535, description="Port `python app.py` listens on.")
     SENTIMENT_MODEL: str = Field(
-        default="bundled", description="Sentiment model: `bundled`, a local model directory or a model id."
+        default="bundled",
+        description="Sentiment model: `bundled`, a local model directory or a model id.",
     )
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
