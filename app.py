@@ -12,6 +12,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
+from fastapi_offline import FastAPIOffline
 
 from api import install_api
 from errors import AppError
@@ -27,7 +28,10 @@ DESCRIPTION = (
 
 
 def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
-    """The FastAPI app with the REST routes and the Gradio UI mounted at `/`."""
+    """The FastAPI app with the REST routes and the Gradio UI mounted at `/`.
+
+    Pass `services` to reuse ones already built (tests, `main`); their settings win.
+    """
     # Imported here so a failed start-up (bad DATABASE_URL...) exits before paying
     # the seconds it takes to import Gradio.
     import gradio as gr
@@ -42,7 +46,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         yield
         services.close()
 
-    app = FastAPI(title="Sentiscope", description=DESCRIPTION, version="0.1.0", lifespan=lifespan)
+    # FastAPIOffline serves /docs and /redoc from packaged assets instead of a CDN.
+    app = FastAPIOffline(
+        title="Sentiscope",
+        description=DESCRIPTION,
+        version="0.1.0",
+        lifespan=lifespan,
+        static_url="/docs-assets",
+    )
     app.state.services = services
     if settings.CORS_ORIGINS:
         app.add_middleware(
@@ -57,6 +68,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
         build_ui(services),
         path="/",
         max_file_size=settings.MAX_UPLOAD_MB * 1024 * 1024,
+        show_error=False,  # gr.Error messages still show; unexpected exceptions do not
         ssr_mode=False,
         run_history=False,  # would keep every input, passwords included
         mcp_server=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -35,7 +36,7 @@ class AccountOut(BaseModel):
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
-        return cls(**account.__dict__)
+        return cls(**asdict(account))
 
 
 class TokenOut(BaseModel):

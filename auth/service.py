@@ -106,7 +106,12 @@ class AccountService:
         self._clock = clock
 
     def register(
-        self, username: str, password: str, client: ClientInfo | None = None, *, is_admin=False
+        self,
+        username: str,
+        password: str,
+        client: ClientInfo | None = None,
+        *,
+        is_admin: bool = False,
     ) -> Account:
         """Create an account. Raises InvalidInput for a bad name/password, Conflict if taken."""
         username = validate_username(username)
@@ -140,6 +145,7 @@ class AccountService:
         hash with outdated argon2 parameters is replaced on success.
         """
         failure: AppError | None = None
+        login: Login | None = None
         with self._db.session_scope() as session:
             user = users.get_by_username(session, username.strip()[:64])
             if user is None:
@@ -162,6 +168,7 @@ class AccountService:
                 login = Login(Account.of(user), self._tokens.issue(user.id, user.token_version))
         if failure is not None:
             raise failure
+        assert login is not None
         return login
 
     def authenticate(self, token: str | None) -> Account:

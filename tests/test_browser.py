@@ -79,3 +79,26 @@ def test_wrong_password_shows_an_error_in_the_browser(browser, live_server: str)
     expect(page.get_by_text("Incorrect username or password").first).to_be_visible()
     expect(page.locator("#whoami textarea, #whoami input").first).to_have_value("Not logged in")
     page.close()
+
+
+def test_docs_authorize_button_logs_in_offline(browser, live_server: str, services) -> None:  # type: ignore[no-untyped-def]
+    from playwright.sync_api import expect
+
+    username = new_username()
+    services.accounts.register(username, PASSWORD)
+    page = browser.new_page()
+    page.set_default_timeout(30_000)
+    page.goto(f"{live_server}/docs")
+    page.get_by_role("button", name="Authorize").first.click()
+    page.locator("#oauth_username").fill(username)
+    page.locator("#oauth_password").fill(PASSWORD)
+    page.locator(".auth-btn-wrapper button.authorize").first.click()
+    expect(page.locator(".auth-btn-wrapper button", has_text="Logout")).to_be_visible()
+    page.locator(".btn-done").first.click()
+    page.locator("#operations-auth-me_api_auth_me_get").click()
+    page.get_by_role("button", name="Try it out").click()
+    page.get_by_role("button", name="Execute").click()
+    status = page.locator(".live-responses-table tbody .response-col_status").first
+    expect(status).to_contain_text("200")
+    expect(page.locator(".live-responses-table .microlight").first).to_contain_text(username)
+    page.close()
