@@ -34,7 +34,7 @@ def browser() -> Iterator[object]:
         chromium.close()
 
 
-def test_register_login_logout_in_the_browser(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
+def test_register_login_change_password_logout_in_the_browser(browser, live_server: str) -> None:  # type: ignore[no-untyped-def]
     from playwright.sync_api import expect
 
     username = new_username()
@@ -60,10 +60,21 @@ def test_register_login_logout_in_the_browser(browser, live_server: str) -> None
     expect(page.locator("#logout-button")).to_be_visible()
     expect(page.locator("#login-button")).to_be_hidden()
 
+    page.locator("#current-password input").fill(PASSWORD)
+    page.locator("#new-password input").fill("a changed passphrase")
+    page.locator("#change-password-button").click()
+    expect(status).to_have_value("Password changed. Other sessions have been logged out.")
+    expect(whoami).to_have_value(username)
+
     page.locator("#logout-button").click()
     expect(whoami).to_have_value("Not logged in")
     expect(status).to_have_value("Logged out.")
     expect(page.locator("#login-button")).to_be_visible()
+
+    # The new password is the one that works now.
+    page.locator("#login-password input").fill("a changed passphrase")
+    page.locator("#login-button").click()
+    expect(whoami).to_have_value(username)
     page.close()
 
 
