@@ -17,9 +17,9 @@ from auth.passwords import PasswordHasher
 from auth.service import AccountService
 from auth.tokens import Clock, TokenService, system_clock
 from errors import ConfigError, DatabaseUnavailable, InvalidInput
-from settings import Settings, with_secret_key
+from settings import Settings, describe_database, with_secret_key
 from storage import Database, upgrade_head
-from storage.errors import explain_connection_error
+from storage.errors import explain_connection_error, first_line
 
 logger = logging.getLogger(__name__)
 
@@ -56,22 +56,9 @@ def build_services(
 
     Raises DatabaseUnavailable or ConfigError with a message naming the cause and the fix.
     """
-    settings = with_secret_key(settings)
     logger.info(settings.mode_line())
-    db = Database(
-        settings.database_url(),
-        connect_timeout=settings.DB_CONNECT_TIMEOUT,
-        pool_size=settings.DB_POOL_SIZE,
-    )
-    try:
-        db.ping()
-        upgrade_head(db.engine)
-    except SQLAlchemyError as exc:
-        db.dispose()
-        raise DatabaseUnavailable(explain_connection_error(db.url, exc)) from None
-    except DatabaseUnavailable:
-        db.dispose()
-        raise
+    settings = with_secret_key(settings)
+    db = open_database(settings)
     assert settings.SECRET_KEY is not None  # with_secret_key guarantees it
     previous = settings.SECRET_KEY_PREVIOUS
     tokens = TokenService(
@@ -92,3 +79,25 @@ def build_services(
     return Services(
         settings=settings, db=db, accounts=accounts, model_name=settings.SENTIMENT_MODEL
     )
+
+
+def open_database(settings: Settings) -> Database:
+    """Connect and migrate to head, or raise DatabaseUnavailable saying what to fix."""
+    url = settings.database_url()
+    try:
+        db = Database(
+            url, connect_timeout=settings.DB_CONNECT_TIMEOUT, pool_size=settings.DB_POOL_SIZE
+        )
+    except OSError as exc:  # e.g. the SQLite directory cannot be created
+        raise DatabaseUnavailable(explain_connection_error(url, exc)) from None
+    db.ping_or_dispose()
+    try:
+        upgrade_head(db.engine)
+    except SQLAlchemyError as exc:
+        db.dispose()
+        raise DatabaseUnavailable(
+            f"Migrating the {describe_database(url)} to the latest schema failed: "
+            f"{first_line(exc)}. Fix: make sure the DATABASE_URL user may create and alter "
+            "tables, then start again; the failed step was rolled back."
+        ) from None
+    return db

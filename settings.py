@@ -211,7 +211,14 @@ def with_secret_key(settings: Settings) -> Settings:
             )
         return settings
     path = settings.DATA_DIR / DEV_SECRET_FILENAME
-    key = _read_or_create_key(path)
+    try:
+        key = _read_or_create_key(path)
+    except OSError as exc:
+        raise ConfigError(
+            f"SECRET_KEY is not set and the development key cannot be kept in {path} "
+            f"({exc.strerror or exc}). Fix: point DATA_DIR at a writable directory, or set "
+            f"SECRET_KEY (generate one with {GENERATE_KEY_COMMAND})."
+        ) from None
     logger.warning(
         "SECRET_KEY is not set: using the development key kept in %s. Set SECRET_KEY "
         "(generate one with %s) before exposing Sentiscope to others.",

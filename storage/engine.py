@@ -92,6 +92,14 @@ class Database:
         except (DBAPIError, SQLAlchemyError, OSError) as exc:
             raise DatabaseUnavailable(explain_connection_error(self.url, exc)) from None
 
+    def ping_or_dispose(self) -> None:
+        """`ping`, releasing the engine's connections if it fails."""
+        try:
+            self.ping()
+        except DatabaseUnavailable:
+            self.dispose()
+            raise
+
     def is_available(self) -> bool:
         try:
             self.ping()

@@ -21,7 +21,7 @@ def explain_connection_error(url: URL, exc: BaseException) -> str:
     where = describe_database(url)
     if url.get_backend_name() == "sqlite":
         return (
-            f"Cannot open the {where}: {_first_line(exc)}. Fix: make sure the directory "
+            f"Cannot open the {where}: {first_line(exc)}. Fix: make sure the directory "
             "exists and is writable by this user (DATA_DIR), or point DATABASE_URL elsewhere."
         )
     driver_error = getattr(exc, "orig", None) or exc
@@ -57,14 +57,15 @@ def explain_connection_error(url: URL, exc: BaseException) -> str:
             "raise DB_CONNECT_TIMEOUT if the server is just slow"
         )
     elif "ssl" in message:
-        cause = f"the TLS (SSL) negotiation with {address} failed: {_first_line(driver_error)}"
+        cause = f"the TLS (SSL) negotiation with {address} failed: {first_line(driver_error)}"
         fix = "set ?sslmode= in DATABASE_URL to what the server supports (require or disable)"
     else:
-        cause = f"connecting to {where} failed: {_first_line(driver_error)}"
+        cause = f"connecting to {where} failed: {first_line(driver_error)}"
         fix = "check DATABASE_URL and that the PostgreSQL server is running and reachable"
     return f"Cannot connect to the database: {cause}. Fix: {fix}."
 
 
-def _first_line(exc: BaseException) -> str:
+def first_line(exc: BaseException) -> str:
+    """The first non-blank line of an error, without a trailing full stop."""
     lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
     return (lines[0] if lines else type(exc).__name__).rstrip(".")

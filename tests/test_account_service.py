@@ -190,3 +190,23 @@ def test_admin_bootstrap_creates_an_admin_once(settings: Settings, timed: Servic
     for _ in range(2):  # a restart must not fail on the existing admin
         build_services(admin_settings).close()
     assert timed.accounts.login("root_admin", PASSWORD).account.is_admin
+
+
+def test_tokens_signed_with_the_previous_key_survive_a_rotation(settings: Settings) -> None:
+    assert settings.DATABASE_URL is not None
+    old_key, new_key = "old-key-" + "o" * 32, "new-key-" + "n" * 32
+
+    def services_with(**keys: str) -> Services:
+        return build_services(make_settings(settings.DATABASE_URL, settings.DATA_DIR, **keys))
+
+    before = services_with(SECRET_KEY=old_key)
+    username = new_username()
+    before.accounts.register(username, PASSWORD)
+    token = before.accounts.login(username, PASSWORD).token.access_token
+    rotated = services_with(SECRET_KEY=new_key, SECRET_KEY_PREVIOUS=old_key)
+    assert rotated.accounts.authenticate(token).username == username
+    dropped = services_with(SECRET_KEY=new_key)
+    with pytest.raises(InvalidToken):
+        dropped.accounts.authenticate(token)
+    for built in (before, rotated, dropped):
+        built.close()

@@ -163,6 +163,14 @@ def test_missing_database_stops_startup(tmp_path: Path) -> None:
     assert_stops_with(run, "'sentiscope_no_such_db' does not exist", "createdb")
 
 
+@pytest.mark.parametrize("secret_key", ["", SECRET], ids=["generated key", "given key"])
+def test_unusable_data_dir_stops_startup(tmp_path: Path, secret_key: str) -> None:
+    blocker = tmp_path / "a-file"
+    blocker.write_text("not a directory")
+    run = run_app(tmp_path, DATA_DIR=str(blocker / "data"), SECRET_KEY=secret_key)
+    assert_stops_with(run, str(blocker / "data"), "DATA_DIR")
+
+
 def test_production_refuses_a_short_secret_key(tmp_path: Path) -> None:
     run = run_app(tmp_path, DATABASE_URL="postgresql://u@127.0.0.1/app", SECRET_KEY="too-short")
     assert_stops_with(run, "at least 32", GENERATE_KEY_COMMAND)
