@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from errors import AppError, InvalidInput
+from errors import AppError
 from sentiment.csvio import detect_text_column, find_column, read_sst_trees, read_table
 from sentiment.inference import DEFAULT_MAX_CHARS, predict
 from sentiment.labels import LABELS
@@ -84,6 +84,10 @@ def score_command(args: argparse.Namespace) -> int:
     table = read_table(args.input)
     column = find_column(table, args.text_column) if args.text_column else detect_text_column(table)
     log.info("Scoring column '%s' of %s (%s rows)", column, args.input, f"{len(table.rows):,}")
+    added = ["label", "score", *LABELS]
+    if any(c in table.columns for c in added):
+        added = [f"predicted_{c}" for c in added]
+        log.warning("The input already uses some of these names; writing %s", ", ".join(added))
     texts = [row.get(column) or "" for row in table.rows]
     usable = [i for i, t in enumerate(texts) if t.strip() and len(t) <= args.max_chars]
     skipped = len(texts) - len(usable)
@@ -95,22 +99,17 @@ def score_command(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - started
     by_row = dict(zip(usable, predictions, strict=True))
-    added = ["label", "score", *LABELS]
-    clash = [c for c in added if c in table.columns]
-    if clash:
-        raise InvalidInput(
-            f"The input already has the columns {clash}; rename them before scoring."
-        )
     delimiter = "\t" if args.output.suffix.lower() == ".tsv" else ","
     with args.output.open("w", encoding="utf-8", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=[*table.columns, *added], delimiter=delimiter)
         writer.writeheader()
         for i, row in enumerate(table.rows):
             p = by_row.get(i)
-            scores = {"label": p.label, "score": f"{p.score:.4f}"} if p else {}
-            if p:
-                scores |= {k: f"{v:.4f}" for k, v in p.probabilities.items()}
-            writer.writerow({**row, **scores})
+            out = dict(row)
+            if p is not None:
+                values = [p.label, f"{p.score:.4f}", *(f"{p.probabilities[k]:.4f}" for k in LABELS)]
+                out.update(zip(added, values, strict=True))
+            writer.writerow(out)
     if skipped:
         log.warning(
             "%d rows left unscored (empty, or over %s characters)", skipped, f"{args.max_chars:,}"
@@ -146,7 +145,13 @@ def evaluate_command(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+    # Our progress notes only; libraries keep their default (warnings and up).
+    if not log.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(message)s"))
+        log.addHandler(handler)
+        log.setLevel(logging.INFO)
+        log.propagate = False  # some libraries configure the root logger as well
     # These two hand their options on untouched.
     if argv[:1] == ["train"]:
         from sentiment import train

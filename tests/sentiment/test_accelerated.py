@@ -37,3 +37,21 @@ def test_int8_agrees_with_torch_and_is_cached(
     monkeypatch.setattr(accelerated, "export_int8", no_export)
     again = build(str(folder), backend="onnx-int8", threads=1, cache_dir=cache)
     assert predict(again, TEXTS[:1])[0] == predict(fast, TEXTS[:1])[0]
+
+
+def test_fp32_export_matches_torch_on_padded_batches(tmp_path: Path, three_label_dir: Path) -> None:
+    import numpy as np
+    import onnxruntime as ort
+    import torch
+
+    from sentiment.model import load_torch_model
+
+    model, tokenizer, _ = load_torch_model(str(three_label_dir))
+    path = tmp_path / "fp32.onnx"
+    accelerated.export_fp32(model, tokenizer.model_input_names, path)
+    batch = tokenizer(TEXTS, padding=True, return_tensors="np")
+    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+    got = session.run(None, {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()})
+    with torch.inference_mode():
+        expected = model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.numpy()
+    assert np.allclose(got[0], expected, atol=1e-4)

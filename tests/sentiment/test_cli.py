@@ -47,6 +47,17 @@ def test_score_writes_input_columns_plus_scores(
     assert "rows/s" in capsys.readouterr().out
 
 
+def test_score_keeps_existing_label_columns(tmp_path: Path, three_label_dir: Path) -> None:
+    source = write_csv(tmp_path / "in.csv", [["text", "label"], ["great fun", "positive"]])
+    out = tmp_path / "out.csv"
+    args = ["score", str(source), "-o", str(out), "--model", str(three_label_dir)]
+    assert main([*args, "--backend", "torch"]) == 0
+    (row,) = read_csv(out)
+    assert row["label"] == "positive"
+    assert row["predicted_label"] in {"negative", "neutral", "positive"}
+    assert "predicted_neutral" in row
+
+
 def test_score_reports_a_missing_column(
     tmp_path: Path, three_label_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
