@@ -9,17 +9,26 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import TYPE_CHECKING
 
 from sqlalchemy.exc import SQLAlchemyError
 
+from analysis.admin import AdminService
+from analysis.history import HistoryService
+from analysis.insights import InsightsService
+from analysis.ratelimit import RateLimiter
+from analysis.scoring import ScoringService
 from auth.passwords import PasswordHasher
+from auth.personal_tokens import PersonalTokenService
 from auth.service import AccountService
 from auth.tokens import Clock, TokenService, system_clock
-from errors import ConfigError, DatabaseUnavailable, InvalidInput
+from errors import AppError, ConfigError, DatabaseUnavailable, InvalidInput
 from settings import Settings, describe_database, with_secret_key
 from storage import Database, upgrade_head
 from storage.errors import explain_connection_error, first_line
+
+if TYPE_CHECKING:
+    from sentiment import SentimentModel
 
 logger = logging.getLogger(__name__)
 
@@ -29,17 +38,19 @@ class Services:
     settings: Settings
     db: Database
     accounts: AccountService
-    # The sentiment model: set here once `sentiment.load_model(settings.SENTIMENT_MODEL)`
-    # is wired in; /healthz reports `model_name`.
-    model_name: str
-    model: Any = None
+    model: SentimentModel  # loaded once per process, shared read-only by every request
+    scoring: ScoringService  # score and record texts; explain; the guest demo
+    history: HistoryService
+    insights: InsightsService
+    personal_tokens: PersonalTokenService
+    admin: AdminService
 
     def health(self) -> dict[str, str]:
         database = "ok" if self.db.is_available() else "unavailable"
         return {
             "status": "ok" if database == "ok" else "degraded",
             "database": database,
-            "model": self.model_name,
+            "model": self.model.model_id,
         }
 
     def close(self) -> None:
@@ -51,8 +62,9 @@ def build_services(
     *,
     clock: Clock = system_clock,
     hasher: PasswordHasher | None = None,
+    model: SentimentModel | None = None,
 ) -> Services:
-    """Connect, migrate to head and build the services.
+    """Connect, migrate to head, load the sentiment model and build the services.
 
     Raises DatabaseUnavailable or ConfigError with a message naming the cause and the fix.
     """
@@ -76,8 +88,43 @@ def build_services(
         except InvalidInput as exc:
             db.dispose()
             raise ConfigError(f"ADMIN_USERNAME/ADMIN_PASSWORD: {exc.message}") from None
+    if model is None:
+        try:
+            model = load_settings_model(settings)
+        except AppError:
+            db.dispose()
+            raise
+    guests = RateLimiter(settings.GUEST_RATE_LIMIT) if settings.GUEST_MODE else None
     return Services(
-        settings=settings, db=db, accounts=accounts, model_name=settings.SENTIMENT_MODEL
+        settings=settings,
+        db=db,
+        accounts=accounts,
+        model=model,
+        scoring=ScoringService(
+            db,
+            model,
+            max_texts=settings.MAX_TEXTS_PER_REQUEST,
+            max_chars=settings.MAX_TEXT_CHARS,
+            guest_limiter=guests,
+            clock=clock,
+        ),
+        history=HistoryService(db),
+        insights=InsightsService(db),
+        personal_tokens=PersonalTokenService(db, clock),
+        admin=AdminService(db),
+    )
+
+
+def load_settings_model(settings: Settings) -> SentimentModel:
+    """The model SENTIMENT_MODEL names, through the per-process cache (ModelError if unusable)."""
+    from sentiment import load_model  # torch is imported only once start-up gets this far
+
+    onnx = settings.SENTIMENT_BACKEND == "onnx-int8"
+    return load_model(
+        settings.SENTIMENT_MODEL,
+        backend=settings.SENTIMENT_BACKEND,
+        threads=settings.SENTIMENT_THREADS or None,
+        cache_dir=settings.model_cache_dir if onnx else None,
     )
 
 

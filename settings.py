@@ -62,6 +62,20 @@ class Settings(BaseSettings):
         default="bundled",
         description="Sentiment model: `bundled`, a local model directory or a model id.",
     )
+    SENTIMENT_BACKEND: Literal["onnx-int8", "torch"] = Field(
+        default="onnx-int8",
+        description="Inference path: `onnx-int8` (ONNX Runtime, int8; fastest) or `torch` (fp32).",
+    )
+    SENTIMENT_THREADS: int = Field(
+        default=0, ge=0, le=256, description="Inference threads; 0 means one per physical core."
+    )
+    MODEL_CACHE_DIR: Path | None = Field(
+        default=None,
+        description="Where the exported ONNX model is kept; default `DATA_DIR/models`.",
+    )
+    MAX_TEXT_CHARS: int = Field(
+        default=5_000, gt=0, le=1_000_000, description="Longest text accepted for scoring."
+    )
     CORS_ORIGINS: Annotated[list[str], NoDecode] = Field(
         default_factory=list,
         description="Comma-separated origins allowed to call the API from a browser.",
@@ -81,6 +95,16 @@ class Settings(BaseSettings):
     )
     DB_POOL_SIZE: int = Field(
         default=5, ge=1, le=100, description="PostgreSQL connections kept open per process."
+    )
+    GUEST_MODE: bool = Field(
+        default=True,
+        description="Let visitors without an account try Analyze (nothing is saved).",
+    )
+    GUEST_RATE_LIMIT: int = Field(
+        default=10, ge=1, le=10_000, description="Guest analyses per minute per client IP."
+    )
+    MAX_TEXTS_PER_REQUEST: int = Field(
+        default=100, ge=1, le=10_000, description="Most texts one predict call may score."
     )
 
     @field_validator("DATABASE_URL", "ADMIN_USERNAME", mode="before")
@@ -131,6 +155,10 @@ class Settings(BaseSettings):
     @property
     def is_production(self) -> bool:
         return self.DATABASE_URL is not None
+
+    @property
+    def model_cache_dir(self) -> Path:
+        return self.MODEL_CACHE_DIR or self.DATA_DIR / "models"
 
     @property
     def sqlite_path(self) -> Path:

@@ -84,6 +84,9 @@ def make_settings(database_url: str, data_dir: Path, **overrides: Any) -> Settin
         "DATABASE_URL": database_url,
         "SECRET_KEY": SECRET,
         "DATA_DIR": data_dir,
+        # fp32 torch loads in a second and is cached per process; the ONNX path is
+        # exercised by tests/sentiment.
+        "SENTIMENT_BACKEND": "torch",
         **overrides,
     }
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

@@ -31,7 +31,9 @@ def protected_operations(client: TestClient) -> list[tuple[str, str]]:
 def test_healthz_reports_database_and_model(client: TestClient) -> None:
     response = client.get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "model": "bundled"}
+    body = response.json()
+    assert body["model"].startswith("bundled-")  # the bundled model, with its weights' digest
+    assert body == {"status": "ok", "database": "ok", "model": body["model"]}
 
 
 def test_register_then_token_then_me(client: TestClient) -> None:
