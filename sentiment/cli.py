@@ -15,7 +15,7 @@ from typing import Any
 
 from errors import AppError
 from sentiment.csvio import detect_text_column, find_column, read_sst_trees, read_table
-from sentiment.inference import DEFAULT_MAX_CHARS, predict
+from sentiment.inference import predict
 from sentiment.labels import LABELS
 from sentiment.model import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, SentimentModel, load_model
 
@@ -33,7 +33,13 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
     parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
-    parser.add_argument("--max-chars", type=int, default=DEFAULT_MAX_CHARS)
+    parser.add_argument(
+        "--max-chars",
+        type=int,
+        default=None,
+        help="skip longer texts (default: no limit; the model reads up to its maximum "
+        "length, 512 tokens for the bundled model)",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -89,7 +95,8 @@ def score_command(args: argparse.Namespace) -> int:
         added = [f"predicted_{c}" for c in added]
         log.warning("The input already uses some of these names; writing %s", ", ".join(added))
     texts = [row.get(column) or "" for row in table.rows]
-    usable = [i for i, t in enumerate(texts) if t.strip() and len(t) <= args.max_chars]
+    limit = args.max_chars or float("inf")
+    usable = [i for i, t in enumerate(texts) if t.strip() and len(t) <= limit]
     skipped = len(texts) - len(usable)
     model = _load(args)
     started = time.perf_counter()
@@ -111,9 +118,7 @@ def score_command(args: argparse.Namespace) -> int:
                 out.update(zip(added, values, strict=True))
             writer.writerow(out)
     if skipped:
-        log.warning(
-            "%d rows left unscored (empty, or over %s characters)", skipped, f"{args.max_chars:,}"
-        )
+        log.warning("%d rows left unscored (empty, or over --max-chars)", skipped)
     rate = len(usable) / elapsed if elapsed > 0 else float("inf")
     print(f"Scored {len(usable):,} rows in {elapsed:.1f} s ({rate:,.0f} rows/s) -> {args.output}")
     return 0

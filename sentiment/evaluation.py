@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from errors import InvalidInput
-from sentiment.inference import DEFAULT_MAX_CHARS, probabilities, validate
+from sentiment.inference import probabilities, validate
 from sentiment.labels import LABELS, NEGATIVE, NEUTRAL, POSITIVE
 from sentiment.model import SentimentModel
 
@@ -106,7 +106,7 @@ def evaluate(
     texts: Sequence[str],
     labels: Sequence[str],
     *,
-    max_chars: int = DEFAULT_MAX_CHARS,
+    max_chars: int | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
     if not texts:

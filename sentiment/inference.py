@@ -61,8 +61,8 @@ class _Encoded:
     truncated: list[bool]
 
 
-def validate(texts: Sequence[object], max_chars: int = DEFAULT_MAX_CHARS) -> list[str]:
-    """Check every text; raises InvalidInput saying which one and why."""
+def validate(texts: Sequence[object], max_chars: int | None = DEFAULT_MAX_CHARS) -> list[str]:
+    """Check every text (``max_chars=None``: no limit); raises InvalidInput saying why."""
     if isinstance(texts, str):
         raise InvalidInput("Expected a list of texts, got a single string; wrap it in a list.")
     checked = []
@@ -72,7 +72,7 @@ def validate(texts: Sequence[object], max_chars: int = DEFAULT_MAX_CHARS) -> lis
             raise InvalidInput(f"{where} is not text (got {type(text).__name__}).")
         if not text.strip():
             raise InvalidInput(f"{where} is empty; enter some words to score.")
-        if len(text) > max_chars:
+        if max_chars is not None and len(text) > max_chars:
             raise InvalidInput(
                 f"{where} has {len(text):,} characters; the limit is {max_chars:,}. "
                 "Split it into shorter parts."
@@ -180,7 +180,7 @@ def predict(
     model: SentimentModel,
     texts: Sequence[str],
     *,
-    max_chars: int = DEFAULT_MAX_CHARS,
+    max_chars: int | None = DEFAULT_MAX_CHARS,
     batch_size: int = DEFAULT_BATCH_SIZE,
     batch_tokens: int = DEFAULT_BATCH_TOKENS,
     progress: Callable[[int], None] | None = None,
@@ -199,7 +199,7 @@ def explain(
     model: SentimentModel,
     text: str,
     *,
-    max_chars: int = DEFAULT_MAX_CHARS,
+    max_chars: int | None = DEFAULT_MAX_CHARS,
     max_variants: int = 128,
 ) -> Explanation:
     """Per-word contributions to the predicted label, by occlusion (one batched pass).
