@@ -4,14 +4,22 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import auth, health
+from api import auth, health, history, insights, predict, tokens
 from api.errors import install_error_handlers, not_found_router
 
 
 def install_api(app: FastAPI) -> None:
     """Add every REST route and the error handlers. Call before mounting Gradio at `/`."""
     install_error_handlers(app)
-    for router in (health.router, auth.router):  # later issues add theirs here
+    routers = (
+        health.router,
+        auth.router,
+        predict.router,
+        history.router,
+        insights.router,
+        tokens.router,
+    )  # later issues add theirs here
+    for router in routers:
         app.include_router(router)
     # Last, so that it only catches what no other /api route matched.
     app.include_router(not_found_router)

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from auth.passwords import PasswordHasher
+from auth.personal_tokens import hash_token, is_personal_token
 from auth.tokens import Clock, IssuedToken, TokenService, system_clock
 from errors import (
     AppError,
@@ -24,7 +25,7 @@ from errors import (
     InvalidToken,
     PermissionDenied,
 )
-from storage import auth_events, users
+from storage import api_tokens, auth_events, users
 from storage.engine import Database
 from storage.models import User
 
@@ -39,6 +40,8 @@ LOGIN_FAIL = "login_fail"
 LOGOUT = "logout"
 PASSWORD_CHANGE = "password_change"  # noqa: S105 - event names, not secrets
 PASSWORD_CHANGE_FAIL = "password_change_fail"  # noqa: S105
+ACCOUNT_DELETE = "account_delete"
+ACCOUNT_DELETE_FAIL = "account_delete_fail"
 
 _WRONG_CREDENTIALS = "Incorrect username or password. Check both and try again."
 _SESSION_ENDED = "Your session has ended (logged out or password changed). Log in again."
@@ -210,6 +213,27 @@ class AccountService:
             raise failure
         return issued
 
+    def delete_account(
+        self, token: str | None, password: str, client: ClientInfo | None = None
+    ) -> None:
+        """Delete the account and, by cascade, all its predictions, batches and API tokens.
+
+        The password must be confirmed; raises InvalidCredentials if it is wrong. The
+        auth events stay (without the user id) as the audit trail.
+        """
+        failure: AppError | None = None
+        with self._db.session_scope() as session:
+            user = self._token_user(session, token)
+            if not self._hasher.verify(password, user.password_hash).ok:
+                failure = InvalidCredentials("The password is incorrect; the account was kept.")
+                self._event(session, ACCOUNT_DELETE_FAIL, user.username, user.id, client)
+            else:
+                self._event(session, ACCOUNT_DELETE, user.username, None, client)
+                users.delete(session, user)
+        if failure is not None:
+            raise failure
+        logger.info("Deleted user id=%d and all their data", user.id)
+
     def ensure_admin(self, username: str, password: str) -> None:
         """Create the bootstrap admin if missing, or make the existing user an admin."""
         with self._db.session_scope() as session:
@@ -222,10 +246,25 @@ class AccountService:
     def _token_user(self, session: Session, token: str | None) -> User:
         if not token:
             raise InvalidToken("You are not logged in. Log in to get an access token.")
+        if is_personal_token(token):
+            return self._personal_token_user(session, token)
         claims = self._tokens.verify(token)
         user = users.get(session, claims.user_id)
         if user is None or user.disabled or user.token_version != claims.version:
             raise InvalidToken(_SESSION_ENDED)
+        return user
+
+    def _personal_token_user(self, session: Session, token: str) -> User:
+        row = api_tokens.by_hash(session, hash_token(token))
+        user = users.get(session, row.user_id) if row is not None else None
+        if row is None or user is None or user.disabled:
+            raise InvalidToken(
+                "This API token is not valid (revoked or mistyped). Create a new one."
+            )
+        now = self._clock()
+        # Recorded once a minute at most, so scripts do not turn every read into a write.
+        if row.last_used_at is None or now - row.last_used_at > timedelta(minutes=1):
+            api_tokens.touch(session, row, now)
         return user
 
     def _event(

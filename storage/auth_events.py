@@ -56,3 +56,9 @@ def for_username(session: Session, username: str, limit: int = 100) -> Sequence[
         .limit(limit)
     )
     return session.scalars(query).all()
+
+
+def recent(session: Session, limit: int = 100) -> Sequence[AuthEvent]:
+    """The newest events of every user (the admin's view)."""
+    query = select(AuthEvent).order_by(AuthEvent.created_at.desc(), AuthEvent.id.desc())
+    return session.scalars(query.limit(limit)).all()

@@ -112,6 +112,8 @@ class Prediction(Base):
         CheckConstraint(_in("source", SOURCES), name="source"),
         # Keyset paging of a user's history: WHERE user_id = ? AND (created_at, id) < (?, ?).
         Index("ix_predictions_user_id_created_at_id", "user_id", "created_at", "id"),
+        # The same paging within one label (History filter, Insights counts by label).
+        Index("ix_predictions_user_id_label_created_at_id", "user_id", "label", "created_at", "id"),
         Index("ix_predictions_batch_id", "batch_id"),
     )
 
@@ -129,6 +131,22 @@ class Prediction(Base):
         ForeignKey("batches.id", ondelete="CASCADE"), default=None
     )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class ApiToken(Base):
+    """A personal API token; only the SHA-256 of the secret is stored."""
+
+    __tablename__ = "api_tokens"
+    __table_args__ = (Index("ix_api_tokens_user_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    name: Mapped[str] = mapped_column(String(64))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    # The first characters of the token, so a user can tell their tokens apart.
+    prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
 
 
 class AuthEvent(Base):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from sqlalchemy import delete as sa_delete
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
@@ -35,3 +38,12 @@ def bump_token_version(session: Session, user: User) -> int:
 
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def delete(session: Session, user: User) -> None:
+    """Delete the user; the database cascades to their predictions, batches and tokens."""
+    session.execute(sa_delete(User).where(User.id == user.id))
+
+
+def all_users(session: Session) -> Sequence[User]:
+    return session.scalars(select(User).order_by(User.id)).all()

@@ -9,7 +9,7 @@ import pytest
 from tests.helpers import ROOT
 
 WEB_FRAMEWORKS = {"gradio", "gradio_client", "fastapi", "starlette", "uvicorn"}
-DOMAIN = ["storage", "auth", "sentiment", "settings.py", "services.py", "errors.py"]
+DOMAIN = ["storage", "auth", "sentiment", "analysis", "settings.py", "services.py", "errors.py"]
 
 
 def imported_roots(source: str) -> set[str]:

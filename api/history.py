@@ -1,0 +1,115 @@
+"""REST: the caller's history (filters, cursor paging), delete one row, export CSV."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import date, datetime
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, Query, Response
+from fastapi.responses import StreamingResponse
+from pydantic import BaseModel, Field
+
+from analysis.filters import make_filters
+from analysis.history import PAGE_MAX, HistoryRow
+from api.deps import CurrentAccount, ServicesDep
+from api.predict import Probabilities
+from api.schemas import ERRORS, ErrorResponse
+from errors import NotFound
+from storage.predictions import HistoryFilters
+
+router = APIRouter(prefix="/api/history", tags=["history"])
+
+
+def history_filters(
+    label: Annotated[Literal["negative", "neutral", "positive"] | None, Query()] = None,
+    source: Annotated[Literal["single", "batch", "api"] | None, Query()] = None,
+    batch_id: Annotated[int | None, Query(description="Only rows of this batch.")] = None,
+    since: Annotated[date | None, Query(description="From this UTC day (inclusive).")] = None,
+    until: Annotated[date | None, Query(description="To this UTC day (inclusive).")] = None,
+    search: Annotated[
+        str | None, Query(max_length=200, description="Case-insensitive text search.")
+    ] = None,
+) -> HistoryFilters:
+    return make_filters(
+        label=label, source=source, batch_id=batch_id, since=since, until=until, search=search
+    )
+
+
+Filters = Annotated[HistoryFilters, Depends(history_filters)]
+
+
+class HistoryItem(BaseModel):
+    id: int
+    created_at: datetime
+    text: str
+    label: str
+    score: float
+    probabilities: Probabilities
+    source: str
+    batch_id: int | None
+    model: str
+
+    @classmethod
+    def of(cls, row: HistoryRow) -> HistoryItem:
+        return cls(
+            id=row.id,
+            created_at=row.created_at,
+            text=row.text,
+            label=row.label,
+            score=row.score,
+            probabilities=Probabilities(**row.probabilities),
+            source=row.source,
+            batch_id=row.batch_id,
+            model=row.model,
+        )
+
+
+class HistoryPageOut(BaseModel):
+    items: list[HistoryItem]
+    next_cursor: str | None = Field(
+        description="Pass as `cursor` to get the next page; null on the last page."
+    )
+
+
+@router.get("", response_model=HistoryPageOut, responses=ERRORS)
+def history(
+    account: CurrentAccount,
+    services: ServicesDep,
+    filters: Filters,
+    cursor: Annotated[str | None, Query(max_length=200)] = None,
+    limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
+) -> HistoryPageOut:
+    """Your predictions, newest first, `limit` at a time (keyset paging with `cursor`)."""
+    page = services.history.page(account.id, filters, cursor=cursor, limit=limit)
+    return HistoryPageOut(
+        items=[HistoryItem.of(row) for row in page.rows], next_cursor=page.next_cursor
+    )
+
+
+@router.get(
+    "/export.csv",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/csv": {}}}, **ERRORS},
+)
+def export_csv(account: CurrentAccount, services: ServicesDep, filters: Filters) -> Response:
+    """Every prediction matching the filters, as CSV (newest first)."""
+    name = f"sentiscope-history-{secrets.token_hex(4)}.csv"
+    return StreamingResponse(
+        services.history.export_csv(account.id, filters),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.delete(
+    "/{prediction_id}",
+    status_code=204,
+    response_class=Response,
+    responses={404: {"model": ErrorResponse}, **ERRORS},
+)
+def delete_one(prediction_id: int, account: CurrentAccount, services: ServicesDep) -> Response:
+    """Delete one of your predictions."""
+    if not services.history.delete(account.id, [prediction_id]):
+        raise NotFound(f"You have no prediction with id {prediction_id}.")
+    return Response(status_code=204)

@@ -1,0 +1,236 @@
+"""Prediction repository: bulk insert, keyset pages, deletes and aggregates. Queries only.
+
+Every query takes the owner's `user_id` and filters on it; nothing here reads or deletes
+rows across users, so a caller cannot forget the check.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from itertools import islice
+from typing import Any
+
+from sqlalchemy import (
+    ColumnElement,
+    Integer,
+    Table,
+    and_,
+    cast,
+    delete,
+    func,
+    insert,
+    select,
+    tuple_,
+)
+from sqlalchemy.orm import Session
+
+from storage.models import Prediction
+
+INSERT_CHUNK = 1_000
+HISTOGRAM_BINS = 10
+_TABLE: Table = Prediction.__table__  # type: ignore[assignment]
+
+
+@dataclass(frozen=True)
+class HistoryFilters:
+    """Which of a user's predictions to include. Unset fields do not filter."""
+
+    label: str | None = None
+    source: str | None = None
+    batch_id: int | None = None
+    since: datetime | None = None  # inclusive
+    until: datetime | None = None  # exclusive
+    search: str | None = None  # case-insensitive substring of the text
+
+
+Cursor = tuple[datetime, int]  # (created_at, id) of the last row already seen
+
+
+def new_row(
+    *,
+    user_id: int,
+    text: str,
+    label: str,
+    score: float,
+    probabilities: Mapping[str, float],
+    model_id: str,
+    source: str,
+    created_at: datetime,
+    batch_id: int | None = None,
+) -> dict[str, Any]:
+    """One row for `insert_many`."""
+    return {
+        "user_id": user_id,
+        "text": text,
+        "label": label,
+        "score": score,
+        "prob_negative": probabilities["negative"],
+        "prob_neutral": probabilities["neutral"],
+        "prob_positive": probabilities["positive"],
+        "model_id": model_id,
+        "source": source,
+        "batch_id": batch_id,
+        "created_at": created_at,
+    }
+
+
+def insert_many(
+    session: Session,
+    rows: Iterable[Mapping[str, Any]],
+    *,
+    chunk_size: int = INSERT_CHUNK,
+    return_ids: bool = False,
+) -> list[int]:
+    """Insert rows (from `new_row`) with Core executemany, `chunk_size` at a time.
+
+    Returns the new ids in input order when `return_ids`, else an empty list.
+    """
+    connection = session.connection()
+    statement = insert(_TABLE)
+    if return_ids:
+        statement = statement.returning(_TABLE.c.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    iterator = iter(rows)
+    while chunk := list(islice(iterator, chunk_size)):
+        result = connection.execute(statement, chunk)
+        if return_ids:
+            ids.extend(result.scalars().all())
+    return ids
+
+
+def _where(user_id: int, filters: HistoryFilters) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = [Prediction.user_id == user_id]
+    if filters.label is not None:
+        conditions.append(Prediction.label == filters.label)
+    if filters.source is not None:
+        conditions.append(Prediction.source == filters.source)
+    if filters.batch_id is not None:
+        conditions.append(Prediction.batch_id == filters.batch_id)
+    if filters.since is not None:
+        conditions.append(Prediction.created_at >= filters.since)
+    if filters.until is not None:
+        conditions.append(Prediction.created_at < filters.until)
+    if filters.search:
+        lowered = func.lower(Prediction.text)
+        conditions.append(lowered.contains(filters.search.lower(), autoescape=True))
+    return conditions
+
+
+def page(
+    session: Session,
+    user_id: int,
+    filters: HistoryFilters,
+    *,
+    after: Cursor | None = None,
+    limit: int = 50,
+) -> Sequence[Prediction]:
+    """Newest first; `after` continues below the last row seen (keyset, never OFFSET)."""
+    conditions = _where(user_id, filters)
+    if after is not None:
+        conditions.append(tuple_(Prediction.created_at, Prediction.id) < tuple_(*after))
+    query = (
+        select(Prediction)
+        .where(and_(*conditions))
+        .order_by(Prediction.created_at.desc(), Prediction.id.desc())
+        .limit(limit)
+    )
+    return session.scalars(query).all()
+
+
+def iterate(
+    session: Session, user_id: int, filters: HistoryFilters, *, page_size: int = 1_000
+) -> Iterator[Prediction]:
+    """Every matching row, newest first, fetched page by page (for exports)."""
+    after: Cursor | None = None
+    while rows := page(session, user_id, filters, after=after, limit=page_size):
+        yield from rows
+        after = (rows[-1].created_at, rows[-1].id)
+        session.expunge_all()  # keep memory flat on large histories
+
+
+def count(session: Session, user_id: int, filters: HistoryFilters) -> int:
+    query = select(func.count()).select_from(Prediction).where(*_where(user_id, filters))
+    return session.scalar(query) or 0
+
+
+def delete_ids(session: Session, user_id: int, ids: Sequence[int]) -> int:
+    """Delete the listed rows that belong to `user_id`; returns how many went."""
+    if not ids:
+        return 0
+    query = delete(Prediction).where(Prediction.user_id == user_id, Prediction.id.in_(ids))
+    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+
+def delete_matching(session: Session, user_id: int, filters: HistoryFilters) -> int:
+    query = delete(Prediction).where(*_where(user_id, filters))
+    return int(session.execute(query).rowcount)  # type: ignore[attr-defined]
+
+
+def count_by_label(session: Session, user_id: int, filters: HistoryFilters) -> dict[str, int]:
+    query = (
+        select(Prediction.label, func.count())
+        .where(*_where(user_id, filters))
+        .group_by(Prediction.label)
+    )
+    return {label: int(n) for label, n in session.execute(query).all()}
+
+
+def _utc_day(session: Session) -> ColumnElement[Any]:
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("UTC", Prediction.created_at), "YYYY-MM-DD")
+    return func.date(Prediction.created_at)  # SQLite keeps UTC text: 'YYYY-MM-DD HH:MM:SS'
+
+
+def count_by_day_and_label(
+    session: Session, user_id: int, filters: HistoryFilters
+) -> list[tuple[str, str, int]]:
+    """(YYYY-MM-DD in UTC, label, count), oldest day first."""
+    day = _utc_day(session).label("day")
+    query = (
+        select(day, Prediction.label, func.count())
+        .where(*_where(user_id, filters))
+        .group_by(day, Prediction.label)
+        .order_by(day, Prediction.label)
+    )
+    return [(str(d), label, int(n)) for d, label, n in session.execute(query).all()]
+
+
+def score_histogram(
+    session: Session, user_id: int, filters: HistoryFilters
+) -> list[tuple[int, str, int]]:
+    """(bin, label, count): bin i holds scores in [i/10, (i+1)/10); a score of 1.0 is in 9."""
+    scaled = Prediction.score * HISTOGRAM_BINS
+    # CAST truncates on SQLite but rounds on PostgreSQL, which has floor() instead.
+    postgres = session.get_bind().dialect.name == "postgresql"
+    bucket = cast(func.floor(scaled) if postgres else scaled, Integer)
+    query = (
+        select(bucket.label("bin"), Prediction.label, func.count())
+        .where(*_where(user_id, filters))
+        .group_by(bucket, Prediction.label)
+    )
+    counts: dict[tuple[int, str], int] = {}
+    for b, label, n in session.execute(query).all():
+        key = (min(int(b), HISTOGRAM_BINS - 1), label)
+        counts[key] = counts.get(key, 0) + int(n)
+    return [(b, label, n) for (b, label), n in sorted(counts.items())]
+
+
+def recent_texts(
+    session: Session, user_id: int, filters: HistoryFilters, limit: int
+) -> list[tuple[str, str]]:
+    """(label, text) of the newest `limit` matching rows."""
+    query = (
+        select(Prediction.label, Prediction.text)
+        .where(*_where(user_id, filters))
+        .order_by(Prediction.created_at.desc(), Prediction.id.desc())
+        .limit(limit)
+    )
+    return [(label, text) for label, text in session.execute(query).all()]
+
+
+def count_by_user(session: Session) -> dict[int, int]:
+    """Predictions per user id (the admin's usage view)."""
+    query = select(Prediction.user_id, func.count()).group_by(Prediction.user_id)
+    return {user_id: int(n) for user_id, n in session.execute(query).all()}

@@ -1,0 +1,51 @@
+"""Factories for the product tests: users and predictions written straight to the database."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+
+from services import Services
+from storage import predictions
+from tests.helpers import PASSWORD, new_username
+
+T0 = datetime(2030, 3, 1, 9, 0, tzinfo=UTC)
+
+
+def make_user(services: Services) -> tuple[int, str]:
+    """A registered user: (id, access token)."""
+    username = new_username()
+    services.accounts.register(username, PASSWORD)
+    login = services.accounts.login(username, PASSWORD)
+    return login.account.id, login.token.access_token
+
+
+def add_rows(
+    services: Services,
+    user_id: int,
+    texts: Sequence[str],
+    *,
+    label: str = "positive",
+    source: str = "single",
+    start: datetime = T0,
+    step: timedelta = timedelta(minutes=1),
+    score: float = 0.9,
+) -> list[int]:
+    """Rows with the given label, `step` apart from `start`; returns their ids."""
+    rest = (1 - score) / 2
+    probabilities = {"negative": rest, "neutral": rest, "positive": rest, label: score}
+    rows = [
+        predictions.new_row(
+            user_id=user_id,
+            text=text,
+            label=label,
+            score=score,
+            probabilities=probabilities,
+            model_id="test-model",
+            source=source,
+            created_at=start + i * step,
+        )
+        for i, text in enumerate(texts)
+    ]
+    with services.db.session_scope() as session:
+        return predictions.insert_many(session, rows, chunk_size=7, return_ids=True)
