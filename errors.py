@@ -24,12 +24,31 @@ class InvalidInput(AppError, ValueError):
     code = "invalid_input"
 
 
+class CsvFormatError(InvalidInput):
+    """An uploaded CSV/TSV cannot be read; `line` (1-based) and `column` say where, if known."""
+
+    code = "csv_format_error"
+
+    def __init__(self, reason: str, *, line: int | None = None, column: str | None = None) -> None:
+        where = f"Line {line}: " if line is not None else ""
+        super().__init__(f"{where}{reason}")
+        self.reason = reason
+        self.line = line
+        self.column = column
+
+
 class NotFound(AppError):
     code = "not_found"
 
 
 class Conflict(AppError):
     code = "conflict"
+
+
+class BatchCancelled(Conflict):
+    """The user cancelled a running batch; nothing of it was saved."""
+
+    code = "batch_cancelled"
 
 
 class AuthError(AppError):

@@ -22,6 +22,7 @@ from auth.passwords import PasswordHasher
 from auth.personal_tokens import PersonalTokenService
 from auth.service import AccountService
 from auth.tokens import Clock, TokenService, system_clock
+from batch.service import BatchService, limits_from
 from errors import AppError, ConfigError, DatabaseUnavailable, InvalidInput
 from settings import Settings, describe_database, with_secret_key
 from storage import Database, upgrade_head
@@ -44,6 +45,7 @@ class Services:
     insights: InsightsService
     personal_tokens: PersonalTokenService
     admin: AdminService
+    batches: BatchService  # CSV batches: inspect, run all or nothing, status, results
 
     def health(self) -> dict[str, str]:
         database = "ok" if self.db.is_available() else "unavailable"
@@ -112,6 +114,15 @@ def build_services(
         insights=InsightsService(db),
         personal_tokens=PersonalTokenService(db, clock),
         admin=AdminService(db),
+        batches=BatchService(
+            db,
+            model,
+            limits_from(
+                settings.MAX_UPLOAD_MB, settings.MAX_BATCH_ROWS, settings.MAX_BATCH_TEXT_CHARS
+            ),
+            settings.DATA_DIR / "batches",
+            clock=clock,
+        ),
     )
 
 

@@ -83,7 +83,16 @@ class Settings(BaseSettings):
     LOG_LEVEL: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = Field(
         default="INFO", description="Python logging level."
     )
-    MAX_UPLOAD_MB: int = Field(default=10, gt=0, le=1024, description="Largest upload accepted.")
+    MAX_UPLOAD_MB: int = Field(default=50, gt=0, le=1024, description="Largest upload accepted.")
+    MAX_BATCH_ROWS: int = Field(
+        default=200_000, ge=1, le=10_000_000, description="Most data rows one batch CSV may hold."
+    )
+    MAX_BATCH_TEXT_CHARS: int = Field(
+        default=5_000,
+        ge=1,
+        le=1_000_000,
+        description="Batch texts longer than this are cut to it for the model and flagged.",
+    )
     ADMIN_USERNAME: str | None = Field(
         default=None, description="Optional: an admin account created at start if missing."
     )

@@ -1,0 +1,1 @@
+"""Batch scoring of uploaded CSV/TSV files: read, score in chunks, record all or nothing."""

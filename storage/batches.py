@@ -1,0 +1,53 @@
+"""Batch repository: one row per finished batch. Queries only; every read takes the owner."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from storage.models import Batch
+
+
+def insert(
+    session: Session,
+    *,
+    user_id: int,
+    filename: str,
+    counts: Mapping[str, int],
+    created_at: datetime,
+    status: str = "done",
+) -> int:
+    """Add a batch row and return its id (flushed, not committed: the caller's transaction)."""
+    batch = Batch(
+        user_id=user_id,
+        filename=filename[:255],
+        row_count=sum(counts.values()),
+        status=status,
+        count_negative=counts.get("negative", 0),
+        count_neutral=counts.get("neutral", 0),
+        count_positive=counts.get("positive", 0),
+        created_at=created_at,
+    )
+    session.add(batch)
+    session.flush()
+    return batch.id
+
+
+def get(session: Session, user_id: int, batch_id: int) -> Batch | None:
+    """The batch if it exists and belongs to `user_id`; another user's batch is None."""
+    query = select(Batch).where(Batch.id == batch_id, Batch.user_id == user_id)
+    return session.scalars(query).one_or_none()
+
+
+def recent(session: Session, user_id: int, limit: int = 20) -> Sequence[Batch]:
+    """The user's newest batches first."""
+    query = (
+        select(Batch)
+        .where(Batch.user_id == user_id)
+        .order_by(Batch.created_at.desc(), Batch.id.desc())
+        .limit(limit)
+    )
+    return session.scalars(query).all()

@@ -1,0 +1,233 @@
+"""Batches end to end below the edges: the CSV corpus, all or nothing, cancel, round trips.
+
+Runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set (the `services` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import event, func, select
+
+from batch.export import RESULT_COLUMNS, read_results, result_header
+from batch.ingest import Limits
+from batch.service import BatchService, Job, Progress
+from errors import BatchCancelled, CsvFormatError
+from services import Services
+from storage.models import Batch, Prediction
+from tests.helpers import ROOT, new_username
+
+CORPUS = ROOT / "tests" / "data" / "csv"
+EXPECTED: dict[str, dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text("utf-8"))
+
+
+@pytest.fixture(scope="module")
+def user_id(services: Services) -> int:
+    return services.accounts.register(new_username(), "correct horse battery").id
+
+
+def table_counts(services: Services) -> tuple[int, int]:
+    with services.db.session_scope() as session:
+        batches = session.scalar(select(func.count()).select_from(Batch)) or 0
+        rows = session.scalar(select(func.count()).select_from(Prediction)) or 0
+    return batches, rows
+
+
+def small_service(services: Services, tmp_path: Path, **options: Any) -> BatchService:
+    base = services.batches
+    return BatchService(services.db, services.model, base.limits, tmp_path / "batches", **options)
+
+
+def test_the_corpus_has_at_least_25_files_each_with_an_outcome() -> None:
+    files = {p.name for p in CORPUS.iterdir() if p.suffix in (".csv", ".tsv")}
+    assert len(files) >= 25
+    assert files == set(EXPECTED)
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_corpus_file(name: str, services: Services, user_id: int) -> None:
+    expected = EXPECTED[name]
+    before = table_counts(services)
+    if "error" in expected:
+        with pytest.raises(CsvFormatError) as caught:
+            services.batches.run(user_id, CORPUS / name, name)
+        assert caught.value.message == expected["error"]
+        assert table_counts(services) == before
+        return
+    summary = services.batches.run(user_id, CORPUS / name, name)
+    assert summary.scored == expected["scored"]
+    assert summary.empty_rows == expected["empty_rows"]
+    assert summary.truncated == expected["truncated"]
+    assert summary.encoding == expected["encoding"]
+    assert summary.delimiter == expected["delimiter"]
+    assert summary.text_column == expected["text_column"]
+    assert sum(summary.counts.values()) == summary.scored
+    assert table_counts(services) == (before[0] + 1, before[1] + summary.scored)
+    header, rows = read_results(summary.results_path)
+    assert header == result_header(header[:-6])  # ours get a suffix if the input has the name
+    assert [name.split("_")[0] for name in header[-6:]] == list(RESULT_COLUMNS)
+    assert len(rows) == summary.scored + summary.empty_rows  # skipped rows stay, unlabelled
+    with services.db.session_scope() as session:
+        stored = session.scalars(
+            select(Prediction).where(Prediction.batch_id == summary.batch_id)
+        ).all()
+        assert {p.source for p in stored} == {"batch"}
+        assert all(p.user_id == user_id for p in stored)
+
+
+def test_over_the_row_limit_is_refused_before_scoring(
+    services: Services, user_id: int, tmp_path: Path
+) -> None:
+    service = small_service(services, tmp_path)
+    service.limits = Limits(max_bytes=10**6, max_rows=3, max_chars=100)
+    path = tmp_path / "four.csv"
+    path.write_text("text\na\nb\nc\nd\n", encoding="utf-8")
+    before = table_counts(services)
+    with pytest.raises(CsvFormatError, match=r"^Line 5: The file has more than 3 data rows"):
+        service.run(user_id, path, "four.csv")
+    service.limits = Limits(max_bytes=10, max_rows=3, max_chars=100)
+    with pytest.raises(CsvFormatError, match=r"the limit is 0 MB \(MAX_UPLOAD_MB\)"):
+        service.run(user_id, path, "four.csv")
+    assert table_counts(services) == before
+
+
+def test_a_chosen_text_column_wins_and_an_unknown_one_is_explained(
+    services: Services, user_id: int
+) -> None:
+    path = CORPUS / "09_pipe.csv"
+    summary = services.batches.run(user_id, path, "pipe.csv", text_column="USER")
+    assert summary.text_column == "user"
+    with pytest.raises(CsvFormatError, match=r"There is no column 'nope'\. The columns are: id"):
+        services.batches.run(user_id, path, "pipe.csv", text_column="nope")
+
+
+def reviews(tmp_path: Path, n: int) -> Path:
+    path = tmp_path / "reviews.csv"
+    lines = ["id,review"] + [f'{i},"Review number {i}, it was fine"' for i in range(n)]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("k", [1, 3])
+def test_a_failure_writing_the_kth_chunk_leaves_nothing(
+    services: Services, user_id: int, tmp_path: Path, k: int
+) -> None:
+    service = small_service(services, tmp_path, insert_chunk=10)
+    calls = 0
+
+    def fail_on_kth(conn, cursor, statement, parameters, context, executemany):
+        nonlocal calls
+        if statement.lstrip().upper().startswith("INSERT INTO PREDICTIONS"):
+            calls += 1
+            if calls == k:
+                raise RuntimeError(f"disk full while writing chunk {k}")
+
+    before = table_counts(services)
+    event.listen(services.db.engine, "before_cursor_execute", fail_on_kth)
+    try:
+        with pytest.raises(Exception, match=f"disk full while writing chunk {k}"):
+            service.run(user_id, reviews(tmp_path, 35), "reviews.csv")
+    finally:
+        event.remove(services.db.engine, "before_cursor_execute", fail_on_kth)
+    assert calls == k
+    assert table_counts(services) == before
+    assert not list((tmp_path / "batches").rglob("*.csv"))  # no results file either
+
+
+def test_cancel_stops_scoring_and_leaves_nothing(
+    services: Services, user_id: int, tmp_path: Path
+) -> None:
+    service = small_service(services, tmp_path, chunk_rows=5)
+    seen: list[Progress] = []
+    job: list[Job] = []
+
+    def cancel_after_first_chunk(progress: Progress) -> None:
+        seen.append(progress)
+        service.cancel(user_id)
+
+    before = table_counts(services)
+    with pytest.raises(BatchCancelled, match="nothing was saved"):
+        service.run(
+            user_id,
+            reviews(tmp_path, 40),
+            "reviews.csv",
+            on_progress=cancel_after_first_chunk,
+            on_start=job.append,
+        )
+    assert [p.done for p in seen] == [5]  # the next chunk never ran
+    assert seen[0].total == 40
+    assert table_counts(services) == before
+    assert service.status(user_id, job[0].id).status == "cancelled"
+
+
+def test_progress_reports_rows_rate_and_time_left(
+    services: Services, user_id: int, tmp_path: Path
+) -> None:
+    service = small_service(services, tmp_path, chunk_rows=8)
+    seen: list[Progress] = []
+    summary = service.run(user_id, reviews(tmp_path, 20), "r.csv", on_progress=seen.append)
+    assert [(p.done, p.total) for p in seen] == [(8, 20), (16, 20), (20, 20)]
+    assert seen[-1].eta_s == 0
+    assert " / 20 rows · " in seen[0].describe() and "s left" in seen[0].describe()
+    status = service.status(user_id, str(summary.batch_id))
+    assert (status.status, status.done, status.total) == ("done", 20, 20)
+
+
+def test_another_users_batch_is_not_found(services: Services, user_id: int) -> None:
+    summary = services.batches.run(user_id, CORPUS / "01_utf8_plain.csv", "a.csv")
+    other = services.accounts.register(new_username(), "correct horse battery").id
+    for ask in (str(summary.batch_id), summary.job_id):
+        with pytest.raises(Exception, match="You have no batch"):
+            services.batches.status(other, ask)
+    with pytest.raises(Exception, match="You have no batch"):
+        services.batches.results_file(other, summary.batch_id)
+    assert services.batches.status(user_id, summary.job_id).batch_id == summary.batch_id
+
+
+# Any text a spreadsheet cell can hold, except NUL and lone surrogates (not encodable).
+cell_text = st.text(
+    st.characters(exclude_categories=["Cs"], exclude_characters="\x00"), max_size=60
+).filter(lambda s: s.strip() != "")
+
+
+@settings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    texts=st.lists(cell_text, min_size=1, max_size=6),
+    other=st.text(max_size=10).map(lambda s: s.replace("\x00", "")),
+)
+def test_any_text_round_trips_through_upload_score_download(
+    services: Services,
+    user_id: int,
+    tmp_path_factory: pytest.TempPathFactory,
+    texts: list[str],
+    other: str,
+) -> None:
+    import csv
+
+    directory = tmp_path_factory.mktemp("roundtrip")
+    path = directory / "in.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f, quoting=csv.QUOTE_ALL)
+        writer.writerow(["text", "other"])
+        writer.writerows([t, other] for t in texts)
+    summary = services.batches.run(user_id, path, "in.csv", text_column="text")
+    header, rows = read_results(summary.results_path)
+    assert header == result_header(["text", "other"])
+    assert [row[:2] for row in rows] == [[t, other] for t in texts]
+    assert all(row[2] in ("negative", "neutral", "positive") for row in rows)
+
+
+def test_iterating_keeps_only_one_chunk(services: Services, tmp_path: Path) -> None:
+    from batch.ingest import iter_chunks
+
+    path = reviews(tmp_path, 50)
+    info = services.batches.inspect(path)
+    sizes = [len(chunk) for chunk in iter_chunks(path, info, services.batches.limits, 16)]
+    assert sizes == [16, 16, 16, 2]
