@@ -241,3 +241,49 @@ def test_every_table_of_the_schema_is_backed_up() -> None:
     names = [table.name for table in tables()]
     assert names.index("users") < names.index("batches") < names.index("predictions")
     assert set(names) == set(models.Base.metadata.tables)
+
+
+@pytest.mark.slow
+def test_history_through_the_api_is_the_same_after_a_restore_on_sqlite(tmp_path: Path) -> None:
+    """Backup on the suite's database (PostgreSQL in CI), restore on SQLite, compare the API."""
+    from fastapi.testclient import TestClient
+
+    from app import create_app
+    from services import build_services
+    from tests.helpers import PASSWORD, api_login, bearer, make_settings, new_username
+
+    def history(settings: Any, username: str) -> list[dict[str, Any]]:
+        services = build_services(settings)
+        try:
+            with TestClient(create_app(settings, services)) as client:
+                token = api_login(client, username)
+                response = client.get("/api/history", headers=bearer(token))
+                assert response.status_code == 200, response.text
+                return list(response.json()["items"])
+        finally:
+            services.close()
+
+    username = new_username()
+    with new_database(tmp_path / "a") as source_db:
+        source = make_settings(source_db.url.render_as_string(False), tmp_path / "data-a")
+        services = build_services(source)
+        try:
+            with TestClient(create_app(source, services)) as client:
+                client.post("/api/auth/register", json={"username": username, "password": PASSWORD})
+                token = api_login(client, username)
+                texts = ["I love it, works perfectly.", "Awful, it broke in a day.", "It is a box."]
+                response = client.post("/api/predict", json={"texts": texts}, headers=bearer(token))
+                assert response.status_code == 200, response.text
+        finally:
+            services.close()
+        before = history(source, username)
+        text = backup_text(source_db)
+    assert len(before) == 3
+    target_url = f"sqlite:///{tmp_path / 'restored.db'}"
+    target_db = Database(make_url(target_url))
+    try:
+        load_backup(target_db, io.StringIO(text))
+    finally:
+        target_db.dispose()
+    after = history(make_settings(target_url, tmp_path / "data-b"), username)
+    assert after == before
