@@ -13,7 +13,8 @@ import gradio as gr
 
 from errors import AuthError
 from services import Services
-from ui.common import client_info, shown_to_user
+from ui import personal_tokens
+from ui.common import client_info, request_token, shown_to_user
 
 NOT_SIGNED_IN = "Not logged in"
 
@@ -59,6 +60,18 @@ def build(services: Services, session: gr.State) -> None:
                     label="New password", type="password", elem_id="new-password"
                 )
                 change_button = gr.Button("Change password", elem_id="change-password-button")
+            personal_tokens.build(services, session)
+            with gr.Group():
+                gr.Markdown(
+                    "### Delete my account\nRemoves your account, history, batches and API "
+                    "tokens for good."
+                )
+                delete_password = gr.Textbox(
+                    label="Confirm with your password", type="password", elem_id="delete-password"
+                )
+                delete_button = gr.Button(
+                    "Delete my account and all my data", variant="stop", elem_id="delete-account"
+                )
 
         def show(token: str | None, username: str | None, message: str) -> dict[Any, Any]:
             return {
@@ -70,10 +83,11 @@ def build(services: Services, session: gr.State) -> None:
                 login_password: "",
                 current_password: "",
                 changed_password: "",
+                delete_password: "",
             }
 
         shown = [session, whoami, notice, signed_out, signed_in]
-        shown += [login_password, current_password, changed_password]
+        shown += [login_password, current_password, changed_password, delete_password]
 
         def register(username: str, password: str, request: gr.Request) -> dict[Any, Any]:
             """Create an account, then offer its name in the login form."""
@@ -109,6 +123,28 @@ def build(services: Services, session: gr.State) -> None:
             message = "Password changed. Other sessions have been logged out."
             return show(issued.access_token, account.username, message)
 
+        def delete_account(token: str | None, password: str, request: gr.Request):
+            """Delete the account and everything in it, after checking the password."""
+            with shown_to_user():
+                accounts.delete_account(token, password, client_info(request))
+            return show(None, None, "Your account and all its data were deleted.")
+
+        def restored(token: str | None, request: gr.Request) -> dict[Any, Any]:
+            """Reflect the login after it changes elsewhere (restored after a page refresh)."""
+            try:
+                account = accounts.authenticate(request_token(token, request))
+            except AuthError:
+                return {
+                    whoami: NOT_SIGNED_IN,
+                    signed_out: gr.Column(visible=True),
+                    signed_in: gr.Column(visible=False),
+                }
+            return {
+                whoami: account.username,
+                signed_out: gr.Column(visible=False),
+                signed_in: gr.Column(visible=True),
+            }
+
         register_button.click(
             register,
             [new_name, new_password],
@@ -120,7 +156,8 @@ def build(services: Services, session: gr.State) -> None:
             login,
             [login_name, login_password],
             shown,
-            api_name="login",
+            api_name="login_form",  # `/login` (ui/api.py) returns the token to API clients
+            api_visibility="private",
         )
         logout_button.click(logout, [session], shown, api_visibility="private")
         change_button.click(
@@ -129,3 +166,7 @@ def build(services: Services, session: gr.State) -> None:
             shown,
             api_visibility="private",
         )
+        delete_button.click(
+            delete_account, [session, delete_password], shown, api_visibility="private"
+        )
+        session.change(restored, session, [whoami, signed_out, signed_in], api_visibility="private")

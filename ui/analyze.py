@@ -1,14 +1,79 @@
-"""The Analyze tab (placeholder until its issue lands)."""
+"""The Analyze tab: score one text, show per-class confidence and the words that drove it.
+
+Logged-in users' predictions are saved to their history. Without a login, and with
+GUEST_MODE on, visitors get the same result as guests: nothing saved, rate-limited per IP.
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 import gradio as gr
 
 from services import Services
-from ui.placeholders import placeholder
+from ui.common import client_key, current_account, request_token, shown_to_user
+
+GUEST_NOTE = (
+    "You are trying Sentiscope as a **guest**: nothing is saved. "
+    "Create a free account on the **Account** tab to keep a history, score CSV batches "
+    "and see insights."
+)
+SAVED_NOTE = "Saved to your history."
+TRUNCATED_NOTE = " The text was longer than the model reads; only its beginning was scored."
 
 
 def build(services: Services, session: gr.State) -> None:
     """Render the Analyze tab; `session` holds this browser session's access token."""
+    scoring = services.scoring
     with gr.Tab("Analyze", id="analyze"):
-        placeholder("Analyze", "Score a text as negative, neutral or positive.")
+        intro = "Score a text as negative, neutral or positive and see which words mattered."
+        if scoring.guest_mode:
+            intro += " No account yet? Try it as a guest."
+        gr.Markdown(intro)
+        text = gr.Textbox(
+            label="Text",
+            lines=4,
+            max_length=services.settings.MAX_TEXT_CHARS,
+            placeholder="The delivery was late but the support team was lovely.",
+            elem_id="analyze-text",
+        )
+        button = gr.Button("Analyze", variant="primary", elem_id="analyze-button")
+        note = gr.Markdown(elem_id="analyze-note")
+        with gr.Row():
+            confidence = gr.Label(label="Sentiment", num_top_classes=3, elem_id="analyze-label")
+            words = gr.HighlightedText(
+                label="Words that drove it (red lowers, green raises the predicted label)",
+                combine_adjacent=False,
+                show_legend=False,
+                elem_id="analyze-words",
+            )
+
+        def analyze(value: str, token: str | None, request: gr.Request) -> dict[Any, Any]:
+            """Explain the text; save it when logged in, else answer as a guest."""
+            bearer = request_token(token, request)
+            if bearer is None and not scoring.guest_mode:
+                current_account(services, bearer, request)  # raises "log in"
+            with shown_to_user():
+                if bearer is not None:
+                    account = current_account(services, bearer, request)
+                    _, explanation = scoring.analyze(account.id, value)
+                    message = SAVED_NOTE
+                else:
+                    explanation = scoring.analyze_as_guest(value, client_key(request))
+                    message = GUEST_NOTE
+            prediction = explanation.prediction
+            if prediction.truncated:
+                message += TRUNCATED_NOTE
+            return {
+                confidence: prediction.probabilities,
+                words: [(seg, w if seg.strip() else None) for seg, w in explanation.spans],
+                note: message,
+            }
+
+        gr.on(
+            [button.click, text.submit],
+            analyze,
+            [text, session],
+            [confidence, words, note],
+            api_visibility="private",
+        )

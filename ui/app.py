@@ -2,10 +2,16 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+
 import gradio as gr
 
+from errors import AppError
 from services import Services
-from ui import account, analyze, batch, history, insights
+from ui import account, admin, analyze, api, batch, history, insights
+
+EXPORT_CACHE = (3600, 3600)  # every hour, delete files Gradio served over an hour ago
 
 INTRO = (
     "# Sentiscope\n"
@@ -16,11 +22,37 @@ INTRO = (
 
 def build_ui(services: Services) -> gr.Blocks:
     """The whole UI. Created once; each browser session gets its own `gr.State` copy."""
-    with gr.Blocks(title="Sentiscope", analytics_enabled=False) as blocks:
+    with gr.Blocks(
+        title="Sentiscope", analytics_enabled=False, delete_cache=EXPORT_CACHE
+    ) as blocks:
         gr.Markdown(INTRO)
         session = gr.State(None)  # this browser session's access token
+        # The token, kept encrypted in the browser's localStorage so a refresh stays logged in.
+        remembered = gr.BrowserState(
+            None, storage_key="sentiscope_login", secret=browser_secret(services)
+        )
         with gr.Tabs(selected="account"):
             account.build(services, session)
-            for tab in (analyze, batch, history, insights):
+            for tab in (analyze, batch, history, insights, admin):
                 tab.build(services, session)
+        api.build(services)
+
+        def restore(saved: str | None) -> str | None:
+            """Log back in after a refresh unless the token expired or was logged out."""
+            try:
+                services.accounts.authenticate(saved)
+            except AppError:
+                return None
+            return saved
+
+        blocks.load(restore, remembered, session, api_visibility="private")
+        session.change(lambda token: token, session, remembered, api_visibility="private")
     return blocks
+
+
+def browser_secret(services: Services) -> str:
+    """The key BrowserState encrypts with, derived from SECRET_KEY (never the key itself)."""
+    key = services.settings.SECRET_KEY
+    assert key is not None  # build_services guarantees one
+    digest = hmac.new(key.get_secret_value().encode(), b"sentiscope browser state", hashlib.sha256)
+    return digest.hexdigest()

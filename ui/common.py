@@ -41,3 +41,13 @@ def current_account(services: Services, token: str | None, request: gr.Request |
     """The logged-in account; raises gr.Error asking the user to log in otherwise."""
     with shown_to_user():
         return services.accounts.authenticate(request_token(token, request))
+
+
+LOG_IN_FIRST = "Log in on the **Account** tab to see this."
+
+
+def client_key(request: gr.Request | None) -> str:
+    """Who a guest is for rate limiting: the client IP (unknown clients share one bucket)."""
+    if request is not None and request.client is not None:
+        return request.client.host
+    return "unknown"

@@ -1,0 +1,86 @@
+"""Endpoints for gradio_client with stable api_names: /login, /predict, /history, /insights.
+
+A gr.State is invisible to API clients, so each endpoint takes the token as an explicit
+parameter; left empty, an `Authorization: Bearer` header is used instead (gradio_client's
+`Client(url, headers=...)`). Login tokens and personal API tokens both work. Each call
+verifies the token itself.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict
+from typing import Any
+
+import gradio as gr
+
+from analysis.scoring import SOURCE_API
+from services import Services
+from ui import filters as filter_ui
+from ui.common import client_info, current_account, shown_to_user
+
+
+def build(services: Services) -> None:
+    """Register the API-only endpoints (call inside the Blocks)."""
+
+    def login(username: str, password: str, request: gr.Request) -> str:
+        """Log in with username and password; returns an access token for the other calls."""
+        with shown_to_user():
+            result = services.accounts.login(username, password, client_info(request))
+        return result.token.access_token
+
+    def predict(texts: list[str], token: str = "", request: gr.Request = None) -> list[dict]:  # type: ignore[assignment]
+        """Score texts (a list of strings) and save them to your history."""
+        account = current_account(services, token, request)
+        with shown_to_user():
+            scored = services.scoring.score(account.id, texts, source=SOURCE_API)
+        return [
+            {"id": s.id, "text": s.text, **s.prediction.to_dict(), "created_at": str(s.created_at)}
+            for s in scored
+        ]
+
+    def history(
+        token: str = "",
+        label: str = "all",
+        source: str = "all",
+        batch: str = "",
+        since: str = "",
+        until: str = "",
+        search: str = "",
+        cursor: str = "",
+        limit: float = 50,
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> dict[str, Any]:
+        """Your predictions, newest first; pass next_cursor back as cursor for the next page."""
+        account = current_account(services, token, request)
+        with shown_to_user():
+            chosen = filter_ui.parse(label, source, batch, since, until, search)
+            page = services.history.page(
+                account.id, chosen, cursor=cursor or None, limit=int(limit)
+            )
+        items = []
+        for row in page.rows:
+            item = asdict(row)
+            item["created_at"] = row.created_at.isoformat()
+            items.append(item)
+        return {"items": items, "next_cursor": page.next_cursor}
+
+    def insights(
+        token: str = "",
+        label: str = "all",
+        source: str = "all",
+        batch: str = "",
+        since: str = "",
+        until: str = "",
+        search: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> dict[str, Any]:
+        """Summary counts: total, per label, per day and top words per label."""
+        account = current_account(services, token, request)
+        with shown_to_user():
+            chosen = filter_ui.parse(label, source, batch, since, until, search)
+            return services.insights.for_user(account.id, chosen).summary()
+
+    gr.api(login, api_name="login")
+    gr.api(predict, api_name="predict")
+    gr.api(history, api_name="history")
+    gr.api(insights, api_name="insights")
