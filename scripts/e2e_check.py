@@ -86,14 +86,16 @@ def gradio(base: str) -> None:
         expect(not missing, f"the Gradio app has no {missing} endpoints (has {sorted(endpoints)})")
         username = f"e2e_ui_{uuid.uuid4().hex[:8]}"
         client.predict(username, PASSWORD, api_name="/register")
-        whoami = client.predict(username, PASSWORD, api_name="/login")
-        expect(username in str(whoami), f"gradio login returned {whoami!r}")
+        token = client.predict(username, PASSWORD, api_name="/login")
+        expect(isinstance(token, str) and len(token) > 20, f"gradio login returned {token!r}")
         step(f"gradio_client register and log in as {username}")
-        result = client.predict(UI_TEXT, api_name="/predict")
-        expect("positive" in str(result).lower(), f"gradio predict returned {result!r}")
+        result = client.predict([UI_TEXT], token, api_name="/predict")
+        labels = [row.get("label") for row in result] if isinstance(result, list) else result
+        expect(labels == ["positive"], f"gradio predict returned {result!r}")
         step("gradio_client predict: positive")
-        history = client.predict(api_name="/history")
-        expect(UI_TEXT in str(history), f"gradio history lacks the text: {str(history)[:300]}")
+        history = client.predict(token=token, api_name="/history")
+        texts = [item.get("text") for item in history.get("items", [])]
+        expect(texts == [UI_TEXT], f"gradio history: expected [{UI_TEXT!r}], got {texts}")
         step("gradio_client history shows the prediction")
     finally:
         client.close()
