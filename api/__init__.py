@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import auth, health, history, insights, predict, tokens
+from api import auth, batch, health, history, insights, predict, tokens
 from api.errors import install_error_handlers, not_found_router
 
 
@@ -18,6 +18,7 @@ def install_api(app: FastAPI) -> None:
         history.router,
         insights.router,
         tokens.router,
+        batch.router,
     )  # later issues add theirs here
     for router in routers:
         app.include_router(router)
