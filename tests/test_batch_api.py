@@ -60,9 +60,10 @@ def test_history_filters_by_batch(client: TestClient, token: str) -> None:
     history = client.get(
         "/api/history", params={"batch_id": body["batch_id"]}, headers=bearer(token)
     )
-    if history.status_code == 200:  # the product issue's route
-        items = history.json()["items"]
-        assert len(items) == 3 and {i["source"] for i in items} == {"batch"}
+    assert history.status_code == 200, history.text
+    items = history.json()["items"]
+    assert len(items) == 3
+    assert {(i["source"], i["batch_id"]) for i in items} == {("batch", body["batch_id"])}
 
 
 def test_text_column_can_be_chosen(client: TestClient, token: str) -> None:
