@@ -30,7 +30,13 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
         help="'bundled' (offline), a local model folder or a hub id "
         "(default: $SENTIMENT_MODEL or bundled)",
     )
-    parser.add_argument("--backend", choices=BACKENDS, default=DEFAULT_BACKEND)
+    parser.add_argument(
+        "--backend",
+        choices=BACKENDS,
+        default=DEFAULT_BACKEND,
+        help=f"default {DEFAULT_BACKEND}: int8 ONNX Runtime, exported once into --cache-dir; "
+        "torch: fp32 PyTorch",
+    )
     parser.add_argument("--threads", type=int, default=None, help="default: physical cores")
     parser.add_argument("--cache-dir", type=Path, default=DEFAULT_CACHE_DIR)
     parser.add_argument(
@@ -43,7 +49,11 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m sentiment", description=__doc__)
+    parser = argparse.ArgumentParser(
+        prog="python -m sentiment",
+        description="Sentiscope's sentiment engine: score a CSV/TSV file, evaluate against "
+        "gold labels, benchmark inference, train the bundled model.",
+    )
     sub = parser.add_subparsers(dest="command", required=True)
 
     score = sub.add_parser("score", help="score every row of a CSV/TSV file")
