@@ -110,20 +110,17 @@ def _is_number(value: str) -> bool:
     return True
 
 
-_TREE_LEAF = re.compile(r"\(\d ([^()]+)\)")
-_PTB_ESCAPES = {"-LRB-": "(", "-RRB-": ")", "-LSB-": "[", "-RSB-": "]"}
-
-
 def read_sst_trees(path: Path | str) -> Table:
     """Stanford Sentiment Treebank PTB trees -> sentence + root label folded to 3 classes."""
-    fold = {"0": "negative", "1": "negative", "2": "neutral", "3": "positive", "4": "positive"}
-    rows = []
-    for line in Path(path).read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        if not re.match(r"\(\d ", line):
-            raise InvalidInput(f"{path} is not an SST tree file (line: {line[:40]!r}).")
-        words = [_PTB_ESCAPES.get(w, w) for w in _TREE_LEAF.findall(line)]
-        rows.append({"sentence": " ".join(words), "label": fold[line[1]]})
+    from sentiment import data  # the same reader training uses
+
+    path = Path(path)
+    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    first = next((line for line in lines if line), "")
+    if not re.match(r"\(\d ", first):
+        raise InvalidInput(f"{path} is not an SST tree file (line: {first[:40]!r}).")
+    rows = [
+        {"sentence": ex.text, "label": data.LABELS[ex.label]}
+        for ex in data.read_trees(path, phrases=False)
+    ]
     return Table(["sentence", "label"], rows, "\t")

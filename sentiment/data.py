@@ -117,17 +117,21 @@ def _parse_tree(line: str) -> Iterator[tuple[int, list[str]]]:
     yield from nodes
 
 
-def sst_trees(root: Path, split: str, *, phrases: bool) -> list[Example]:
+def read_trees(path: Path, *, phrases: bool, source: str = "sst3") -> list[Example]:
     """SST sentences (``phrases=False``) or every labelled node, 3-class, detokenised."""
     out: list[Example] = []
-    for line in (root / "sst_trees" / f"{split}.txt").read_text(encoding="utf-8").splitlines():
+    for line in path.read_text(encoding="utf-8").splitlines():
         if not line.strip():
             continue
         for i, (label, words) in enumerate(_parse_tree(line)):
             if i > 0 and not phrases:
                 break
-            out.append(Example(detokenize(" ".join(words)), fold_sst5(label), f"sst3/{split}"))
+            out.append(Example(detokenize(" ".join(words)), fold_sst5(label), source))
     return out
+
+
+def sst_trees(root: Path, split: str, *, phrases: bool) -> list[Example]:
+    return read_trees(root / "sst_trees" / f"{split}.txt", phrases=phrases, source=f"sst3/{split}")
 
 
 def _key(text: str) -> str:

@@ -79,7 +79,7 @@ def test_sst_trees_fold_root_labels(tmp_path: Path) -> None:
     trees = "(3 (2 It) (4 (4 rocks) (2 .)))\n(1 (2 -LRB-) (0 dull))\n(2 (2 Tuesday))\n"
     table = read_sst_trees(write(tmp_path / "test.txt", trees))
     assert table.rows == [
-        {"sentence": "It rocks .", "label": "positive"},
-        {"sentence": "( dull", "label": "negative"},
+        {"sentence": "It rocks.", "label": "positive"},
+        {"sentence": "(dull", "label": "negative"},
         {"sentence": "Tuesday", "label": "neutral"},
     ]
