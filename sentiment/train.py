@@ -145,7 +145,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--base-dir", type=Path, default=None, help="pretrained encoder folder")
     p.add_argument("--out", type=Path, default=Path(__file__).parent / "bundled")
     p.add_argument("--epochs", type=int, default=3)
-    p.add_argument("--lr", type=float, default=8e-5)
+    p.add_argument("--lr", type=float, default=5e-5)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--warmup", type=float, default=0.06)
