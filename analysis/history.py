@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from analysis.filters import decode_cursor, encode_cursor
+from batch.export import sanitize
 from errors import InvalidInput
 from storage import predictions
 from storage.engine import Database
@@ -29,8 +30,6 @@ CSV_COLUMNS = (
     "model",
     "text",
 )
-# A cell starting with these is run as a formula by spreadsheets (CSV injection).
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -69,11 +68,6 @@ class HistoryRow:
 class HistoryPage:
     rows: list[HistoryRow]
     next_cursor: str | None  # None on the last page
-
-
-def safe_cell(text: str) -> str:
-    """Prefix a quote so spreadsheets show the text instead of running it as a formula."""
-    return "'" + text if text.startswith(_FORMULA_START) else text
 
 
 class HistoryService:
@@ -137,7 +131,7 @@ class HistoryService:
                         row.source,
                         row.batch_id if row.batch_id is not None else "",
                         row.model_id,
-                        safe_cell(row.text),
+                        sanitize(row.text),
                     )
                 )
                 if n % 500 == 0:
