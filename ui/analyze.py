@@ -66,7 +66,7 @@ def build(services: Services, session: gr.State) -> None:
                 message += TRUNCATED_NOTE
             return {
                 confidence: prediction.probabilities,
-                words: [(seg, w if seg.strip() else None) for seg, w in explanation.spans],
+                words: highlight(explanation.spans),
                 note: message,
             }
 
@@ -77,3 +77,13 @@ def build(services: Services, session: gr.State) -> None:
             [confidence, words, note],
             api_visibility="private",
         )
+
+
+def highlight(spans: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
+    """Scale weights to [-1, 1] for HighlightedText.
+
+    A confident prediction barely moves when one word goes, so raw probability drops can
+    be tiny; scaling by the largest keeps the strongest word fully coloured.
+    """
+    top = max((abs(w) for _, w in spans), default=0.0) or 1.0
+    return [(seg, round(w / top, 3) if seg.strip() else None) for seg, w in spans]
