@@ -70,7 +70,13 @@ class PermissionDenied(AppError):
 
 
 class RateLimited(AppError):
+    """Too many attempts; `retry_after` (seconds), when known, says when to try again."""
+
     code = "rate_limited"
+
+    def __init__(self, message: str, *, retry_after: int | None = None) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class ModelError(AppError):

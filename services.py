@@ -21,6 +21,7 @@ from analysis.scoring import ScoringService
 from auth.passwords import PasswordHasher
 from auth.personal_tokens import PersonalTokenService
 from auth.service import AccountService
+from auth.throttle import LoginThrottle, ThrottleRule
 from auth.tokens import Clock, TokenService, system_clock
 from batch.service import BatchService, limits_from
 from errors import AppError, ConfigError, DatabaseUnavailable, InvalidInput
@@ -81,7 +82,13 @@ def build_services(
         ttl=timedelta(seconds=settings.ACCESS_TOKEN_TTL),
         clock=clock,
     )
-    accounts = AccountService(db, hasher or PasswordHasher(), tokens, clock)
+    throttle = LoginThrottle(
+        account=ThrottleRule(settings.LOGIN_FAILURES_PER_ACCOUNT, timedelta(minutes=15)),
+        ip=ThrottleRule(settings.LOGIN_FAILURES_PER_IP, timedelta(hours=1)),
+        register=ThrottleRule(settings.REGISTRATIONS_PER_IP, timedelta(hours=1)),
+        clock=clock,
+    )
+    accounts = AccountService(db, hasher or PasswordHasher(), tokens, clock, throttle)
     if settings.ADMIN_USERNAME and settings.ADMIN_PASSWORD:
         try:
             accounts.ensure_admin(

@@ -115,6 +115,22 @@ class Settings(BaseSettings):
     MAX_TEXTS_PER_REQUEST: int = Field(
         default=100, ge=1, le=10_000, description="Most texts one predict call may score."
     )
+    LOGIN_FAILURES_PER_ACCOUNT: int = Field(
+        default=10,
+        ge=1,
+        le=10,
+        description="Failed logins per account and client IP in 15 minutes before HTTP 429.",
+    )
+    LOGIN_FAILURES_PER_IP: int = Field(
+        default=100, ge=1, le=100, description="Failed logins per client IP in an hour (any user)."
+    )
+    REGISTRATIONS_PER_IP: int = Field(
+        default=20, ge=1, le=10_000, description="Accounts one client IP may create in an hour."
+    )
+    FRAME_ANCESTORS: str = Field(
+        default="'self' https://huggingface.co https://*.hf.space",
+        description="CSP frame-ancestors: the sites allowed to embed Sentiscope in a frame.",
+    )
 
     @field_validator("DATABASE_URL", "ADMIN_USERNAME", mode="before")
     @classmethod
@@ -137,6 +153,28 @@ class Settings(BaseSettings):
         if isinstance(value, str):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
+
+    @field_validator("CORS_ORIGINS")
+    @classmethod
+    def _check_origins(cls, value: list[str]) -> list[str]:
+        for origin in value:
+            if origin in ("*", "null"):
+                raise ValueError(
+                    f"CORS_ORIGINS must list exact origins such as https://example.org; "
+                    f"{origin!r} is refused (a wildcard or the opaque `null` origin would let "
+                    "any page call the API)."
+                )
+        return value
+
+    @field_validator("FRAME_ANCESTORS")
+    @classmethod
+    def _check_frame_ancestors(cls, value: str) -> str:
+        if not value.strip() or any(c in value for c in ";,\r\n"):
+            raise ValueError(
+                "FRAME_ANCESTORS must be a space-separated list of sources such as "
+                "\"'self' https://huggingface.co\" (use 'none' to forbid framing)."
+            )
+        return value.strip()
 
     @field_validator("DATABASE_URL")
     @classmethod

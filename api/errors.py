@@ -58,6 +58,8 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, AppError)
     status = status_for(exc)
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    if isinstance(exc, RateLimited) and exc.retry_after:
+        headers = {"Retry-After": str(exc.retry_after)}
     return error_response(status, exc.code, exc.message, headers)
 
 

@@ -7,6 +7,7 @@ repositories in `storage/` only run queries. Every account action writes an auth
 from __future__ import annotations
 
 import logging
+import math
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -14,8 +15,10 @@ from datetime import datetime, timedelta
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from auth.password_policy import validate_password
 from auth.passwords import PasswordHasher
 from auth.personal_tokens import hash_token, is_personal_token
+from auth.throttle import LoginThrottle, Verdict
 from auth.tokens import Clock, IssuedToken, TokenService, system_clock
 from errors import (
     AppError,
@@ -24,6 +27,7 @@ from errors import (
     InvalidInput,
     InvalidToken,
     PermissionDenied,
+    RateLimited,
 )
 from storage import api_tokens, auth_events, users
 from storage.engine import Database
@@ -32,7 +36,6 @@ from storage.models import User
 logger = logging.getLogger(__name__)
 
 USERNAME_PATTERN = re.compile(r"[A-Za-z0-9._-]{3,32}")
-PASSWORD_MIN, PASSWORD_MAX = 8, 128
 
 REGISTER = "register"
 LOGIN_SUCCESS = "login_success"
@@ -42,6 +45,9 @@ PASSWORD_CHANGE = "password_change"  # noqa: S105 - event names, not secrets
 PASSWORD_CHANGE_FAIL = "password_change_fail"  # noqa: S105
 ACCOUNT_DELETE = "account_delete"
 ACCOUNT_DELETE_FAIL = "account_delete_fail"
+# OWASP logging vocabulary: a lock begins when an account+IP or an IP hits its limit.
+LOGIN_LOCK = "authn_login_lock"
+REGISTER_LOCK = "authn_register_lock"
 
 _WRONG_CREDENTIALS = "Incorrect username or password. Check both and try again."
 _SESSION_ENDED = "Your session has ended (logged out or password changed). Log in again."
@@ -85,16 +91,6 @@ def validate_username(username: str) -> str:
     return username
 
 
-def validate_password(password: str) -> str:
-    """Length only: any Unicode, no composition rules, never trimmed or truncated."""
-    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
-        raise InvalidInput(
-            f"Passwords must be {PASSWORD_MIN} to {PASSWORD_MAX} characters long (this one "
-            f"has {len(password)}). Any characters are allowed, spaces included."
-        )
-    return password
-
-
 class AccountService:
     def __init__(
         self,
@@ -102,11 +98,13 @@ class AccountService:
         hasher: PasswordHasher,
         tokens: TokenService,
         clock: Clock = system_clock,
+        throttle: LoginThrottle | None = None,
     ) -> None:
         self._db = db
         self._hasher = hasher
         self._tokens = tokens
         self._clock = clock
+        self._throttle = throttle or LoginThrottle(clock=clock)
 
     def register(
         self,
@@ -116,9 +114,15 @@ class AccountService:
         *,
         is_admin: bool = False,
     ) -> Account:
-        """Create an account. Raises InvalidInput for a bad name/password, Conflict if taken."""
+        """Create an account. Raises InvalidInput for a bad name/password, Conflict if taken.
+
+        Calls from a client IP are rate-limited per IP (RateLimited); internal callers
+        (the admin bootstrap, the CLI) pass no IP and are not.
+        """
+        if client is not None and client.ip is not None:
+            self._throttle_registration(username, client)
         username = validate_username(username)
-        password_hash = self._hasher.hash(validate_password(password))
+        password_hash = self._hasher.hash(validate_password(password, username))
         taken = Conflict(f"The username {username!r} is taken. Choose another one.")
         try:
             with self._db.session_scope() as session:
@@ -146,7 +150,20 @@ class AccountService:
         An unknown username and a wrong password raise the same InvalidCredentials after
         the same amount of hashing work, so replies do not reveal which names exist. A
         hash with outdated argon2 parameters is replaced on success.
+
+        Raises RateLimited, before any hashing, while this account+IP or this IP is over
+        its failed-login limit (see auth/throttle.py).
         """
+        ip = client.ip if client else None
+        blocked = self._throttle.check_login(username, ip)
+        if blocked.blocked:
+            logger.warning(
+                "Login refused: too many failures (%s limit) for username=%r ip=%r",
+                blocked.scope,
+                username[:64],
+                ip,
+            )
+            raise self._too_many_logins(blocked)
         failure: AppError | None = None
         login: Login | None = None
         with self._db.session_scope() as session:
@@ -167,6 +184,19 @@ class AccountService:
             self._event(
                 session, LOGIN_FAIL if failure else LOGIN_SUCCESS, username, user_id, client
             )
+            if isinstance(failure, InvalidCredentials):
+                lock = self._throttle.login_failed(username, ip)
+                if lock.blocked:
+                    self._event(session, LOGIN_LOCK, username, user_id, client)
+                    logger.warning(
+                        "Login lock (%s limit) for username=%r ip=%r for %d s",
+                        lock.scope,
+                        username[:64],
+                        ip,
+                        lock.retry_after,
+                    )
+            elif failure is None:
+                self._throttle.login_succeeded(username, ip)
             if user is not None and failure is None:
                 login = Login(Account.of(user), self._tokens.issue(user.id, user.token_version))
         if failure is not None:
@@ -205,7 +235,8 @@ class AccountService:
                 failure = InvalidCredentials("The current password is incorrect. Try again.")
                 self._event(session, PASSWORD_CHANGE_FAIL, user.username, user.id, client)
             else:
-                user.password_hash = self._hasher.hash(validate_password(new_password))
+                new_hash = self._hasher.hash(validate_password(new_password, user.username))
+                user.password_hash = new_hash
                 version = users.bump_token_version(session, user)
                 self._event(session, PASSWORD_CHANGE, user.username, user.id, client)
                 issued = self._tokens.issue(user.id, version)
@@ -242,6 +273,34 @@ class AccountService:
                 user.is_admin = True
                 return
         self.register(username, password, ClientInfo(user_agent="bootstrap"), is_admin=True)
+
+    def _throttle_registration(self, username: str, client: ClientInfo) -> None:
+        verdict = self._throttle.register_attempt(client.ip)
+        if verdict.locked_now:
+            with self._db.session_scope() as session:
+                self._event(session, REGISTER_LOCK, username[:64], None, client)
+        if verdict.locked_now or verdict.blocked:
+            logger.warning(
+                "Registration %s for ip=%r (limit %d an hour)",
+                "refused" if verdict.blocked else "limit reached",
+                client.ip,
+                self._throttle.register_rule.limit,
+            )
+        if verdict.blocked:
+            minutes = math.ceil(verdict.retry_after / 60)
+            raise RateLimited(
+                f"Too many accounts were created from your address. Try again in {minutes} "
+                "minute(s).",
+                retry_after=verdict.retry_after,
+            )
+
+    def _too_many_logins(self, verdict: Verdict) -> RateLimited:
+        minutes = math.ceil(verdict.retry_after / 60)
+        return RateLimited(
+            f"Too many failed logins. Wait {minutes} minute(s) before trying again; if you "
+            "forgot the password, ask an administrator to reset it.",
+            retry_after=verdict.retry_after,
+        )
 
     def _token_user(self, session: Session, token: str | None) -> User:
         if not token:
