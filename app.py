@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from api import install_api
+from api.headers import SecurityHeadersMiddleware
 from errors import AppError
 from services import Services, build_services
 from settings import Settings, load_settings
@@ -62,7 +63,9 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             allow_origins=settings.CORS_ORIGINS,
             allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE"],
             allow_headers=["Authorization", "Content-Type"],
+            allow_credentials=False,  # bearer tokens travel in a header, never in cookies
         )
+    app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.FRAME_ANCESTORS)
     install_api(app)  # routes must exist before Gradio takes over "/"
     return gr.mount_gradio_app(
         app,
