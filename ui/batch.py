@@ -97,7 +97,10 @@ def build(services: Services, session: gr.State) -> None:
             return {
                 info: _describe(found),
                 column: gr.Dropdown(choices=found.columns, value=found.text_column),
-                preview: [[row[c] for c in found.columns] for row in found.preview],
+                preview: {
+                    "headers": found.columns,
+                    "data": [[row[c] for c in found.columns] for row in found.preview],
+                },
             }
 
         def score(
@@ -115,8 +118,8 @@ def build(services: Services, session: gr.State) -> None:
             def report(p: Progress) -> None:
                 progress((p.done, p.total), desc=p.describe(), unit="rows")
 
-            try:
-                with shown_to_user():
+            with shown_to_user():
+                try:
                     done = services.batches.run(
                         account.id,
                         path,
@@ -124,8 +127,8 @@ def build(services: Services, session: gr.State) -> None:
                         text_column=text_column or None,
                         on_progress=report,
                     )
-            except BatchCancelled as exc:
-                return {status: exc.message, summary: "", results: None, download: None}
+                except BatchCancelled as exc:  # caught here, before shown_to_user makes it an error
+                    return {status: exc.message, summary: "", results: None, download: None}
             header, rows = read_results(done.results_path)
             return {
                 status: f"Done: batch {done.batch_id} is in your history.",
