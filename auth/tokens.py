@@ -12,6 +12,7 @@ from jose import JWTError, jwt
 from errors import InvalidToken
 
 ALGORITHM = "HS256"
+CLOCK_SKEW = timedelta(minutes=1)  # tolerated between app processes' clocks
 Clock = Callable[[], datetime]
 
 
@@ -76,15 +77,24 @@ class TokenService:
                 algorithms=[ALGORITHM],
                 options={"verify_exp": False, "verify_iat": False, "verify_aud": False},
             )
-            user_id = int(claims["sub"])
-            version = int(claims["ver"])
+            # Strict: a float or boolean `sub` must not round to another user id, and a
+            # huge one must not overflow the database integer.
+            sub, version = claims["sub"], claims["ver"]
+            if not (isinstance(sub, str) and sub.isascii() and sub.isdigit() and len(sub) < 19):
+                raise ValueError("sub")
+            if any(type(claims[name]) is not int for name in ("ver", "iat", "exp")):
+                raise ValueError("ver, iat and exp must be integers")
+            user_id = int(sub)
             token_id = str(claims["jti"])
             issued_at = datetime.fromtimestamp(int(claims["iat"]), UTC)
             expires_at = datetime.fromtimestamp(int(claims["exp"]), UTC)
         except (JWTError, KeyError, TypeError, ValueError):
             raise InvalidToken(_INVALID) from None
-        if self._clock() >= expires_at:
+        now = self._clock()
+        if now >= expires_at:
             raise InvalidToken("Your session has expired. Log in again to get a new token.")
+        if issued_at > now + CLOCK_SKEW:  # a token from the future was not issued by us
+            raise InvalidToken(_INVALID)
         return TokenClaims(user_id, version, token_id, issued_at, expires_at)
 
 
