@@ -145,3 +145,18 @@ def test_rest_login_answers_429_with_retry_after(settings: Settings, clock: Fake
     assert response.status_code == 429
     assert response.headers["Retry-After"] == str(15 * 60)
     assert response.json()["error"]["code"] == "rate_limited"
+
+
+def test_the_ui_shows_the_lock_as_an_error(live_server: str) -> None:
+    from gradio_client import Client
+
+    gradio = Client(live_server, verbose=False)
+    username = new_username()
+    try:
+        for _ in range(10):
+            with pytest.raises(Exception, match="Incorrect username or password"):
+                gradio.predict(username, "not the password", api_name="/login")
+        with pytest.raises(Exception, match="Too many failed logins"):
+            gradio.predict(username, "not the password", api_name="/login")
+    finally:
+        gradio.close()
