@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errors import InvalidInput
-from sentiment.inference import explain, predict
+from sentiment.inference import DEFAULT_BATCH_CELLS, _batches, explain, predict
 from sentiment.model import SentimentModel
 from tests.sentiment.conftest import MAX_POSITIONS
 
@@ -32,6 +32,18 @@ def test_order_and_values_do_not_depend_on_batching(tiny_model: SentimentModel) 
             assert a.probabilities[label] == pytest.approx(b.probabilities[label], abs=1e-5)
     reverse = predict(tiny_model, TEXTS[::-1])[::-1]
     assert [p.label for p in reverse] == [p.label for p in together]
+
+
+def test_long_texts_go_a_few_at_a_time_short_ones_fill_the_batch() -> None:
+    # Attention memory grows with rows x length², so the budget caps long groups.
+    lengths = [12] * 100 + [300] * 20 + [512] * 3
+    groups = list(_batches(lengths, batch_size=32, batch_tokens=1_024))
+    assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
+    for group in groups:
+        width = max(lengths[i] for i in group)
+        assert len(group) == 1 or len(group) * width * width <= DEFAULT_BATCH_CELLS
+    assert max(len(g) for g in groups if lengths[g[0]] == 12) == 32
+    assert all(len(g) == 1 for g in groups if lengths[g[0]] == 512)
 
 
 def test_prediction_shape(tiny_model: SentimentModel) -> None:
