@@ -4,6 +4,7 @@ TEST_DATABASE_URL is set), settings, services, a TestClient and a live server.""
 from __future__ import annotations
 
 import os
+import shutil
 import threading
 import time
 from collections.abc import Iterator
@@ -21,6 +22,7 @@ from tests.helpers import (
     fresh_database,
     make_settings,
     new_username,
+    skip_or_fail,
 )
 
 
@@ -81,3 +83,28 @@ def live_server(settings: Settings, services: Services) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     server.should_exit = True
     thread.join(timeout=10)
+
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[object]:
+    """Debian's headless Chromium through Playwright (never `playwright install`)."""
+    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
+        skip_or_fail("REQUIRE_BROWSER", f"Chromium is not installed at {CHROMIUM}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()

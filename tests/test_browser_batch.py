@@ -5,20 +5,16 @@ from __future__ import annotations
 import csv
 import os
 import re
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from services import Services
-from tests.helpers import PASSWORD, new_username, skip_or_fail
+from tests.helpers import PASSWORD, new_username
 
 pytestmark = pytest.mark.browser
 
-CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run"]
 ROWS = 300
 CANCEL_ROWS = 20_000  # far more than is scored in the moment it takes to press Cancel
 SCREENSHOTS = os.environ.get("SCREENSHOT_DIR")  # docs/screenshots to refresh the docs
@@ -36,18 +32,6 @@ WATCH_PROGRESS = """
   }).observe(document.body, {childList: true, subtree: true, characterData: true});
 }
 """
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    if not (os.path.exists(CHROMIUM) or shutil.which(CHROMIUM)):
-        skip_or_fail("REQUIRE_BROWSER", f"Chromium is not installed at {CHROMIUM}")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=ARGS)
-        yield chromium
-        chromium.close()
 
 
 def write_reviews(path: Path, rows: int) -> Path:
