@@ -24,6 +24,8 @@ from sqlalchemy import (
     select,
     tuple_,
 )
+from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 from storage.models import Prediction
@@ -83,21 +85,64 @@ def insert_many(
     chunk_size: int = INSERT_CHUNK,
     return_ids: bool = False,
 ) -> list[int]:
-    """Insert rows (from `new_row`) with Core executemany, `chunk_size` at a time.
+    """Insert rows (from `new_row`), `chunk_size` at a time, inside the session's transaction.
 
-    Returns the new ids in input order when `return_ids`, else an empty list.
+    Returns the new ids in input order when `return_ids` (a Core executemany with
+    RETURNING), else an empty list.
     """
     connection = session.connection()
-    statement = insert(_TABLE)
-    if return_ids:
-        statement = statement.returning(_TABLE.c.id, sort_by_parameter_order=True)
     ids: list[int] = []
+    returning = insert(_TABLE).returning(_TABLE.c.id, sort_by_parameter_order=True)
     iterator = iter(rows)
     while chunk := list(islice(iterator, chunk_size)):
-        result = connection.execute(statement, chunk)
         if return_ids:
-            ids.extend(result.scalars().all())
+            ids.extend(connection.execute(returning, chunk).scalars().all())
+        else:
+            _write_chunk(connection, chunk)
     return ids
+
+
+def _write_chunk(connection: Connection, chunk: Sequence[Mapping[str, Any]]) -> None:
+    """Write one chunk: a `COPY ... FROM STDIN` on PostgreSQL (several times faster than
+    its pipelined INSERT executemany), a Core executemany elsewhere."""
+    if connection.dialect.name == "postgresql":
+        _copy(connection, chunk)
+    else:
+        connection.execute(insert(_TABLE), chunk)
+
+
+def _copy(connection: Connection, chunk: Sequence[Mapping[str, Any]]) -> None:
+    """COPY rows into `predictions` on the session's own psycopg connection.
+
+    Values go through each column type's bind processor first (UTCDateTime refuses naive
+    datetimes), and driver errors are re-raised as SQLAlchemy's, as `execute` would.
+    """
+    import psycopg
+    from psycopg import sql
+
+    dialect = connection.dialect
+    columns = [_TABLE.c[name] for name in chunk[0]]
+    processors = [column.type.bind_processor(dialect) for column in columns]
+    statement = sql.SQL("COPY {} ({}) FROM STDIN").format(
+        sql.Identifier(_TABLE.name), sql.SQL(", ").join(sql.Identifier(c.name) for c in columns)
+    )
+    driver = connection.connection.driver_connection
+    try:
+        with driver.cursor() as cursor, cursor.copy(statement) as copy:  # type: ignore[union-attr]
+            for row in chunk:
+                values = [row[column.name] for column in columns]
+                copy.write_row(
+                    [v if f is None else f(v) for f, v in zip(processors, values, strict=True)]
+                )
+    except psycopg.Error as exc:
+        raise DBAPIError.instance(
+            statement.as_string(driver),
+            None,
+            exc,
+            psycopg.Error,
+            dialect=dialect,
+            connection_invalidated=dialect.is_disconnect(exc, driver, None),  # type: ignore[arg-type]
+        ) from exc
 
 
 def _where(user_id: int, filters: HistoryFilters) -> list[ColumnElement[bool]]:

@@ -12,13 +12,15 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import event, func, select
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from batch.export import RESULT_COLUMNS, read_results, result_header
 from batch.ingest import Limits
 from batch.service import BatchService, Job, Progress
 from errors import BatchCancelled, CsvFormatError
 from services import Services
+from storage import predictions
 from storage.models import Batch, Prediction
 from tests.helpers import ROOT, new_username
 
@@ -115,25 +117,25 @@ def reviews(tmp_path: Path, n: int) -> Path:
 
 @pytest.mark.parametrize("k", [1, 3])
 def test_a_failure_writing_the_kth_chunk_leaves_nothing(
-    services: Services, user_id: int, tmp_path: Path, k: int
+    services: Services, user_id: int, tmp_path: Path, k: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    """The database itself refuses the k-th chunk (a label its CHECK constraint rejects),
+    whichever way chunks are written (COPY on PostgreSQL, INSERT elsewhere)."""
     service = small_service(services, tmp_path, insert_chunk=10)
+    write_chunk = predictions._write_chunk
     calls = 0
 
-    def fail_on_kth(conn, cursor, statement, parameters, context, executemany):
+    def corrupt_kth(connection: Any, chunk: list[dict[str, Any]]) -> None:
         nonlocal calls
-        if statement.lstrip().upper().startswith("INSERT INTO PREDICTIONS"):
-            calls += 1
-            if calls == k:
-                raise RuntimeError(f"disk full while writing chunk {k}")
+        calls += 1
+        if calls == k:
+            chunk = [*chunk[:-1], {**chunk[-1], "label": "corrupt"}]
+        write_chunk(connection, chunk)
 
+    monkeypatch.setattr(predictions, "_write_chunk", corrupt_kth)
     before = table_counts(services)
-    event.listen(services.db.engine, "before_cursor_execute", fail_on_kth)
-    try:
-        with pytest.raises(Exception, match=f"disk full while writing chunk {k}"):
-            service.run(user_id, reviews(tmp_path, 35), "reviews.csv")
-    finally:
-        event.remove(services.db.engine, "before_cursor_execute", fail_on_kth)
+    with pytest.raises(IntegrityError, match=r"(?i)check"):
+        service.run(user_id, reviews(tmp_path, 35), "reviews.csv")
     assert calls == k
     assert table_counts(services) == before
     assert not list((tmp_path / "batches").rglob("*.csv"))  # no results file either
