@@ -104,7 +104,7 @@ def build_services(
             db.dispose()
             raise
     guests = RateLimiter(settings.GUEST_RATE_LIMIT) if settings.GUEST_MODE else None
-    return Services(
+    services = Services(
         settings=settings,
         db=db,
         accounts=accounts,
@@ -131,6 +131,8 @@ def build_services(
             clock=clock,
         ),
     )
+    services.batches.remove_orphaned_results()
+    return services
 
 
 def load_settings_model(settings: Settings) -> SentimentModel:

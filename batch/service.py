@@ -269,6 +269,30 @@ class BatchService:
             raise NotFound(f"The results file of batch {batch_id} is no longer on the server.")
         return path
 
+    def remove_results_of(self, user_id: int) -> None:
+        """Delete a user's results files (after their account, and its batches, are gone)."""
+        shutil.rmtree(self.results_dir / f"user-{user_id}", ignore_errors=True)
+
+    def remove_orphaned_results(self) -> int:
+        """Delete results files whose batch no longer exists; return how many went.
+
+        Run at start-up: it catches what an interrupted account deletion left behind.
+        """
+        with self._db.session_scope() as session:
+            kept = batches.owners(session)
+        removed = 0
+        for path in self.results_dir.glob("user-*/batch-*.csv"):
+            user, batch = path.parent.name.removeprefix("user-"), path.stem.removeprefix("batch-")
+            if user.isdigit() and batch.isdigit() and (int(user), int(batch)) not in kept:
+                path.unlink(missing_ok=True)
+                removed += 1
+        for folder in self.results_dir.glob("user-*"):
+            if folder.is_dir() and not any(folder.iterdir()):
+                folder.rmdir()
+        if removed:
+            logger.info("Removed %d results file(s) whose batch no longer exists", removed)
+        return removed
+
     def _final_path(self, user_id: int, batch_id: int) -> Path:
         return self.results_dir / f"user-{user_id}" / f"batch-{batch_id}.csv"
 

@@ -51,3 +51,8 @@ def recent(session: Session, user_id: int, limit: int = 20) -> Sequence[Batch]:
         .limit(limit)
     )
     return session.scalars(query).all()
+
+
+def owners(session: Session) -> set[tuple[int, int]]:
+    """(user_id, batch_id) of every batch; for sweeping results files whose batch is gone."""
+    return {(row.user_id, row.id) for row in session.execute(select(Batch.user_id, Batch.id))}

@@ -233,3 +233,23 @@ def test_iterating_keeps_only_one_chunk(services: Services, tmp_path: Path) -> N
     info = services.batches.inspect(path)
     sizes = [len(chunk) for chunk in iter_chunks(path, info, services.batches.limits, 16)]
     assert sizes == [16, 16, 16, 2]
+
+
+def test_results_files_go_with_the_account(services: Services, tmp_path: Path) -> None:
+    service = small_service(services, tmp_path)
+    owner = services.accounts.register(new_username(), "correct horse battery")
+    other = services.accounts.register(new_username(), "correct horse battery").id
+    kept = service.run(other, reviews(tmp_path, 3), "kept.csv")
+    gone = service.run(owner.id, reviews(tmp_path, 3), "gone.csv")
+    token = services.accounts.login(owner.username, "correct horse battery").token
+    services.accounts.delete_account(token.access_token, "correct horse battery")
+
+    # A deletion interrupted before its files went: the start-up sweep removes them.
+    assert gone.results_path.exists()
+    assert service.remove_orphaned_results() == 1
+    assert not gone.results_path.parent.exists()
+    assert kept.results_path.exists()
+    assert service.remove_orphaned_results() == 0
+
+    service.remove_results_of(other)
+    assert not kept.results_path.exists()
