@@ -65,6 +65,12 @@ class InvalidToken(AuthError):
     code = "invalid_token"
 
 
+class MfaRequired(AuthError):
+    """The password was right, but this account also needs its two-factor code."""
+
+    code = "mfa_required"
+
+
 class PermissionDenied(AppError):
     code = "permission_denied"
 
