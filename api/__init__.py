@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import auth, batch, health, history, insights, predict, tokens
+from api import admin, auth, batch, health, history, insights, predict, tokens
 from api.errors import install_error_handlers, not_found_router
 
 
@@ -19,6 +19,7 @@ def install_api(app: FastAPI) -> None:
         insights.router,
         tokens.router,
         batch.router,
+        admin.router,
     )  # later issues add theirs here
     for router in routers:
         app.include_router(router)
