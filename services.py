@@ -23,6 +23,7 @@ from auth.personal_tokens import PersonalTokenService
 from auth.service import AccountService
 from auth.throttle import LoginThrottle, ThrottleRule
 from auth.tokens import Clock, TokenService, system_clock
+from auth.totp import SecretBox
 from batch.service import BatchService, limits_from
 from errors import AppError, ConfigError, DatabaseUnavailable, InvalidInput
 from settings import Settings, describe_database, with_secret_key
@@ -88,7 +89,11 @@ def build_services(
         register=ThrottleRule(settings.REGISTRATIONS_PER_IP, timedelta(hours=1)),
         clock=clock,
     )
-    accounts = AccountService(db, hasher or PasswordHasher(), tokens, clock, throttle)
+    box = SecretBox(  # 2FA secrets at rest; the previous key still decrypts them
+        settings.SECRET_KEY.get_secret_value(),
+        previous.get_secret_value() if previous else None,
+    )
+    accounts = AccountService(db, hasher or PasswordHasher(), tokens, clock, throttle, box)
     if settings.ADMIN_USERNAME and settings.ADMIN_PASSWORD:
         try:
             accounts.ensure_admin(

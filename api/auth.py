@@ -1,4 +1,5 @@
-"""REST routes for accounts: register, token (log in), me, logout, password change."""
+"""REST routes for accounts: register, token (log in), me, logout (this session or all),
+password change and two-factor authentication (setup, confirm, disable)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Response
+from fastapi import APIRouter, Depends, Form, Response
 from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
@@ -33,6 +34,7 @@ class AccountOut(BaseModel):
     username: str
     is_admin: bool
     created_at: datetime
+    mfa_enabled: bool = Field(description="Whether logging in needs a two-factor code.")
 
     @classmethod
     def of(cls, account: Account) -> AccountOut:
@@ -53,7 +55,29 @@ class TokenOut(BaseModel):
         )
 
 
+class TwoFactorSetupOut(BaseModel):
+    secret: str = Field(description="The TOTP secret (base32), to type into an app by hand.")
+    otpauth_uri: str = Field(description="The otpauth:// URI an authenticator app imports.")
+    qr_svg: str = Field(description="The URI as a QR code: an SVG data URI (data:image/svg+xml).")
+
+
+class TwoFactorConfirmRequest(BaseModel):
+    code: str = Field(max_length=64, examples=["123456"])
+
+
+class RecoveryCodesOut(BaseModel):
+    recovery_codes: list[str] = Field(
+        description="Ten one-time codes for when the app is lost; shown only this once."
+    )
+
+
+class TwoFactorDisableRequest(BaseModel):
+    password: str = Field(max_length=1024)
+    code: str = Field(max_length=64, description="A current TOTP code or a recovery code.")
+
+
 _AUTH_ERRORS: dict[int | str, dict[str, object]] = {401: {"model": ErrorResponse}}
+_STATE_ERRORS: dict[int | str, dict[str, object]] = {**ERRORS, 409: {"model": ErrorResponse}}
 
 
 @router.post(
@@ -72,9 +96,17 @@ def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     services: ServicesDep,
     client: ClientDep,
+    otp: Annotated[
+        str,
+        Form(
+            max_length=64,
+            description="With two-factor authentication on: the current 6-digit code or a "
+            "recovery code. Without it such an account gets 401 `mfa_required`.",
+        ),
+    ] = "",
 ) -> TokenOut:
     """Log in with username and password (OAuth2 password form); returns a bearer token."""
-    login = services.accounts.login(form.username, form.password, client)
+    login = services.accounts.login(form.username, form.password, client, otp=otp)
     return TokenOut.of(login.token)
 
 
@@ -91,8 +123,20 @@ def me(account: CurrentAccount) -> AccountOut:
     responses=_AUTH_ERRORS,
 )
 def logout(services: ServicesDep, token: AuthenticatedToken, client: ClientDep) -> Response:
-    """Log out: every token issued to this account so far stops working."""
+    """Log out this session: this token stops working; other logins stay."""
     services.accounts.logout(token, client)
+    return Response(status_code=204)
+
+
+@router.post(
+    "/logout-all",
+    status_code=204,
+    response_class=Response,
+    responses=_AUTH_ERRORS,
+)
+def logout_all(services: ServicesDep, token: AuthenticatedToken, client: ClientDep) -> Response:
+    """Log out everywhere: every login token of this account stops working (API tokens stay)."""
+    services.accounts.logout_everywhere(token, client)
     return Response(status_code=204)
 
 
@@ -108,3 +152,34 @@ def change_password(
         token, body.current_password, body.new_password, client
     )
     return TokenOut.of(issued)
+
+
+@router.post("/2fa/setup", response_model=TwoFactorSetupOut, responses=_STATE_ERRORS)
+def two_factor_setup(services: ServicesDep, token: AuthenticatedToken) -> TwoFactorSetupOut:
+    """Start turning on two-factor authentication: scan the QR code, then confirm a code."""
+    setup = services.accounts.start_two_factor(token)
+    return TwoFactorSetupOut(secret=setup.secret, otpauth_uri=setup.uri, qr_svg=setup.qr_svg)
+
+
+@router.post("/2fa/confirm", response_model=RecoveryCodesOut, responses=_STATE_ERRORS)
+def two_factor_confirm(
+    body: TwoFactorConfirmRequest,
+    services: ServicesDep,
+    token: AuthenticatedToken,
+    client: ClientDep,
+) -> RecoveryCodesOut:
+    """Turn two-factor authentication on with a current code; returns 10 recovery codes once."""
+    codes = services.accounts.confirm_two_factor(token, body.code, client)
+    return RecoveryCodesOut(recovery_codes=codes)
+
+
+@router.post("/2fa/disable", status_code=204, response_class=Response, responses=_STATE_ERRORS)
+def two_factor_disable(
+    body: TwoFactorDisableRequest,
+    services: ServicesDep,
+    token: AuthenticatedToken,
+    client: ClientDep,
+) -> Response:
+    """Turn two-factor authentication off (password and a current or recovery code)."""
+    services.accounts.disable_two_factor(token, body.password, body.code, client)
+    return Response(status_code=204)

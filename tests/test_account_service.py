@@ -1,5 +1,6 @@
-"""The account service: sessions end on logout and password change, events are recorded,
-and unknown users cannot be told apart from wrong passwords."""
+"""The account service: logout ends one session, "log out everywhere" and password change
+end them all, events are recorded (OWASP names), and unknown users cannot be told apart
+from wrong passwords."""
 
 from __future__ import annotations
 
@@ -75,17 +76,34 @@ def test_usernames_are_case_insensitively_unique(timed: Services) -> None:
         timed.accounts.register(username.upper(), PASSWORD)
 
 
-def test_logout_invalidates_existing_tokens(timed: Services) -> None:
+def test_logout_ends_only_this_session(timed: Services) -> None:
     username = new_username()
     timed.accounts.register(username, PASSWORD)
     first = timed.accounts.login(username, PASSWORD).token.access_token
     second = timed.accounts.login(username, PASSWORD).token.access_token
     timed.accounts.logout(first, CLIENT)
-    for token in (first, second):
-        with pytest.raises(InvalidToken, match="ended"):
-            timed.accounts.authenticate(token)
+    with pytest.raises(InvalidToken, match="ended"):
+        timed.accounts.authenticate(first)
+    with pytest.raises(InvalidToken, match="ended"):
+        timed.accounts.logout(first, CLIENT)
+    assert timed.accounts.authenticate(second).username == username
     fresh = timed.accounts.login(username, PASSWORD).token.access_token
     assert timed.accounts.authenticate(fresh).username == username
+
+
+def test_logout_everywhere_ends_every_session_but_not_personal_tokens(timed: Services) -> None:
+    username = new_username()
+    account = timed.accounts.register(username, PASSWORD)
+    logins = [timed.accounts.login(username, PASSWORD).token.access_token for _ in range(3)]
+    personal = timed.personal_tokens.create(account.id, "script").token
+    timed.accounts.logout_everywhere(logins[0], CLIENT)
+    for token in logins:
+        with pytest.raises(InvalidToken, match="ended"):
+            timed.accounts.authenticate(token)
+    assert timed.accounts.authenticate(personal).username == username
+    assert timed.accounts.authenticate(
+        timed.accounts.login(username, PASSWORD).token.access_token
+    ) == timed.accounts.authenticate(personal)
 
 
 def test_password_change_invalidates_old_tokens_and_old_password(timed: Services) -> None:
@@ -140,13 +158,20 @@ def test_every_account_action_writes_an_auth_event(timed: Services) -> None:
         timed.accounts.login(username, "wrong password", CLIENT)
     token = timed.accounts.login(username, PASSWORD, CLIENT).token.access_token
     token = timed.accounts.change_password(token, PASSWORD, "another password", CLIENT).access_token
+    with pytest.raises(InvalidCredentials):
+        timed.accounts.change_password(token, "not the password", "a third password", CLIENT)
     timed.accounts.logout(token, CLIENT)
+    token = timed.accounts.login(username, "another password", CLIENT).token.access_token
+    timed.accounts.logout_everywhere(token, CLIENT)
     assert events_for(timed, username) == [
-        "register",
-        "login_fail",
-        "login_success",
-        "password_change",
-        "logout",
+        "user_created",
+        "authn_login_fail",
+        "authn_login_success",
+        "authn_password_change",
+        "authn_password_change_fail",
+        "authn_token_revoked",
+        "authn_login_success",
+        "authn_token_revoked_all",
     ]
     with timed.db.session_scope() as session:
         rows = session.scalars(select(AuthEvent).where(AuthEvent.username == username)).all()
@@ -160,7 +185,7 @@ def test_failed_login_for_an_unknown_user_is_recorded(timed: Services) -> None:
         timed.accounts.login(username, "whatever password", CLIENT)
     with timed.db.session_scope() as session:
         (row,) = auth_events.for_username(session, username)
-        assert (row.event, row.user_id) == ("login_fail", None)
+        assert (row.event, row.user_id) == ("authn_login_fail", None)
 
 
 def test_unknown_user_and_wrong_password_are_indistinguishable(

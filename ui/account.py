@@ -1,4 +1,5 @@
-"""The Account tab: register, log in, see who is logged in, log out, change password.
+"""The Account tab: register, log in (with a two-factor code if on), see who is logged in,
+log out here or everywhere, change password, two-factor authentication, API tokens.
 
 The access token lives in the per-browser-session `gr.State` passed in by `ui.app`, so
 every visitor has their own login; nothing about a user is kept in module globals.
@@ -13,7 +14,7 @@ import gradio as gr
 
 from errors import AuthError
 from services import Services
-from ui import personal_tokens
+from ui import personal_tokens, two_factor
 from ui.common import client_info, request_token, shown_to_user
 
 NOT_SIGNED_IN = "Not logged in"
@@ -34,6 +35,12 @@ def build(services: Services, session: gr.State) -> None:
                 login_password = gr.Textbox(
                     label="Password", type="password", elem_id="login-password"
                 )
+                login_code = gr.Textbox(
+                    label="Two-factor code",
+                    info="Only if you turned on two-factor authentication; a recovery code "
+                    "also works",
+                    elem_id="login-code",
+                )
                 login_button = gr.Button("Log in", variant="primary", elem_id="login-button")
             with gr.Group():
                 gr.Markdown("### Create an account")
@@ -52,6 +59,13 @@ def build(services: Services, session: gr.State) -> None:
         with gr.Column(visible=False) as signed_in:
             logout_button = gr.Button("Log out", variant="stop", elem_id="logout-button")
             with gr.Group():
+                gr.Markdown(
+                    "### Log out everywhere\nEnds every login of this account, on every device "
+                    "and browser, this one included. Personal API tokens keep working: delete "
+                    "them below to revoke them."
+                )
+                logout_all_button = gr.Button("Log out everywhere", elem_id="logout-all-button")
+            with gr.Group():
                 gr.Markdown("### Change password")
                 current_password = gr.Textbox(
                     label="Current password", type="password", elem_id="current-password"
@@ -60,6 +74,7 @@ def build(services: Services, session: gr.State) -> None:
                     label="New password", type="password", elem_id="new-password"
                 )
                 change_button = gr.Button("Change password", elem_id="change-password-button")
+            two_factor.build(services, session)
             personal_tokens.build(services, session)
             with gr.Group():
                 gr.Markdown(
@@ -81,13 +96,14 @@ def build(services: Services, session: gr.State) -> None:
                 signed_out: gr.Column(visible=token is None),
                 signed_in: gr.Column(visible=token is not None),
                 login_password: "",
+                login_code: "",
                 current_password: "",
                 changed_password: "",
                 delete_password: "",
             }
 
         shown = [session, whoami, notice, signed_out, signed_in]
-        shown += [login_password, current_password, changed_password, delete_password]
+        shown += [login_password, login_code, current_password, changed_password, delete_password]
 
         def register(username: str, password: str, request: gr.Request) -> dict[Any, Any]:
             """Create an account, then offer its name in the login form."""
@@ -100,18 +116,24 @@ def build(services: Services, session: gr.State) -> None:
                 new_password: "",
             }
 
-        def login(username: str, password: str, request: gr.Request) -> dict[Any, Any]:
+        def login(username: str, password: str, code: str, request: gr.Request) -> dict[Any, Any]:
             """Check the credentials and keep the token in this browser session."""
             with shown_to_user():
-                result = accounts.login(username, password, client_info(request))
+                result = accounts.login(username, password, client_info(request), otp=code)
             name = result.account.username
             return show(result.token.access_token, name, f"Logged in as {name}.")
 
         def logout(token: str | None, request: gr.Request) -> dict[Any, Any]:
-            """End the session everywhere; a token that already expired just clears here."""
+            """End this session; a token that already expired just clears here."""
             with contextlib.suppress(AuthError):
                 accounts.logout(token, client_info(request))
             return show(None, None, "Logged out.")
+
+        def logout_everywhere(token: str | None, request: gr.Request) -> dict[Any, Any]:
+            """End every login session of this account, this one included."""
+            with shown_to_user():
+                accounts.logout_everywhere(token, client_info(request))
+            return show(None, None, "Logged out everywhere. Personal API tokens still work.")
 
         def change_password(
             token: str | None, current: str, new: str, request: gr.Request
@@ -152,14 +174,15 @@ def build(services: Services, session: gr.State) -> None:
             api_name="register",
         )
         gr.on(
-            [login_button.click, login_password.submit],
+            [login_button.click, login_password.submit, login_code.submit],
             login,
-            [login_name, login_password],
+            [login_name, login_password, login_code],
             shown,
             api_name="login_form",  # `/login` (ui/api.py) returns the token to API clients
             api_visibility="private",
         )
         logout_button.click(logout, [session], shown, api_visibility="private")
+        logout_all_button.click(logout_everywhere, [session], shown, api_visibility="private")
         change_button.click(
             change_password,
             [session, current_password, changed_password],

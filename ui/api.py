@@ -22,10 +22,15 @@ from ui.common import client_info, current_account, shown_to_user
 def build(services: Services) -> None:
     """Register the API-only endpoints (call inside the Blocks)."""
 
-    def login(username: str, password: str, request: gr.Request) -> str:
-        """Log in with username and password; returns an access token for the other calls."""
+    def login(
+        username: str,
+        password: str,
+        code: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> str:
+        """Log in with username, password and, with two-factor on, a code; returns a token."""
         with shown_to_user():
-            result = services.accounts.login(username, password, client_info(request))
+            result = services.accounts.login(username, password, client_info(request), otp=code)
         return result.token.access_token
 
     def predict(texts: list[str], token: str = "", request: gr.Request = None) -> list[dict]:  # type: ignore[assignment]
