@@ -34,6 +34,8 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
+RESULTS_FOLDER = "batches"  # under DATA_DIR; `python app.py backup` carries it too
+
 SOURCE_BATCH = "batch"
 CHUNK_ROWS = 256  # rows scored between two progress reports and cancel checks
 KEEP_FINISHED_JOBS = 256

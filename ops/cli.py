@@ -221,11 +221,13 @@ def _connect(settings: Settings, *, must_exist: bool) -> Database:
 
 
 def _backup(args: argparse.Namespace, out: TextIO) -> int:
+    from batch.service import RESULTS_FOLDER
     from storage.backup import backup
 
-    db = _connect(_settings(), must_exist=True)
+    settings = _settings()
+    db = _connect(settings, must_exist=True)
     try:
-        summary = backup(db, args.file)
+        summary = backup(db, args.file, settings.DATA_DIR / RESULTS_FOLDER)
     finally:
         db.dispose()
     out.write(f"Backed up {summary.describe()} from the {describe_database(db.url)} ")
@@ -234,13 +236,15 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _restore(args: argparse.Namespace, out: TextIO) -> int:
+    from batch.service import RESULTS_FOLDER
     from storage.backup import restore
 
     if not args.file.is_file():
         raise InvalidInput(f"There is no backup file at {args.file}.")
-    db = _connect(_settings(), must_exist=False)
+    settings = _settings()
+    db = _connect(settings, must_exist=False)
     try:
-        summary = restore(db, args.file)
+        summary = restore(db, args.file, settings.DATA_DIR / RESULTS_FOLDER)
     finally:
         db.dispose()
     out.write(f"Restored {summary.describe()} into the {describe_database(db.url)}.\n")

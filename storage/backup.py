@@ -4,7 +4,8 @@ The file is plain text, one JSON object per line:
 
     {"format": "sentiscope-backup", "version": 1, "schema": "0001", ...}   header
     {"table": "users", "row": {"id": 1, "username": "ada", ...}}           one per row
-    {"end": true, "rows": {"users": 1, ...}}                               footer
+    {"file": "user-1/batch-3.csv", "data": "<base64>"}                     file parts
+    {"end": true, "rows": {"users": 1, ...}, "files": 1}                   footer
 
 Tables come parent first (users before predictions), rows in primary-key order, with
 their ids; datetimes are ISO 8601 in UTC with microseconds, so a PostgreSQL backup
@@ -12,11 +13,17 @@ restored on SQLite (and back) gives the same rows, ids and timestamps. Every tab
 the schema is included, so tables added by later migrations are covered without changes
 here. A restore only goes into an empty database and runs in one transaction; on
 PostgreSQL the id sequences are moved past the restored ids afterwards.
+
+Files kept beside the database (the batch results CSVs under DATA_DIR/batches) travel in
+the same file, in parts of FILE_PART bytes; a restore writes them into place only after
+the rows have committed. Version 1 backups (no files) still restore.
 """
 
 from __future__ import annotations
 
+import base64
 import json
+import shutil
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -34,8 +41,11 @@ from storage.migrate import alembic_config, current_revision, head_revision
 from storage.models import Base, UTCDateTime
 
 FORMAT = "sentiscope-backup"
-VERSION = 1
+VERSION = 2
+READABLE_VERSIONS = (1, 2)
 BATCH_ROWS = 1000
+FILE_PART = 1 << 20
+SKIPPED_FOLDERS = ("tmp",)  # batches being scored: not results yet
 
 
 @dataclass
@@ -44,10 +54,12 @@ class Summary:
 
     schema: str | None
     rows: dict[str, int] = field(default_factory=dict)
+    files: int = 0
 
     def describe(self) -> str:
         counts = ", ".join(f"{count} {name}" for name, count in self.rows.items())
-        return f"{counts or 'no rows'} (schema revision {self.schema})"
+        files = f" and {self.files} results file(s)" if self.files else ""
+        return f"{counts or 'no rows'}{files} (schema revision {self.schema})"
 
 
 def tables() -> list[Table]:
@@ -87,8 +99,11 @@ def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
         yield {key: _encode(value) for key, value in row.items()}
 
 
-def write_backup(db: Database, out: IO[str]) -> Summary:
-    """Write every row of `db` to `out`; on PostgreSQL from one consistent snapshot."""
+def write_backup(db: Database, out: IO[str], files_dir: Path | None = None) -> Summary:
+    """Write every row of `db` to `out`; on PostgreSQL from one consistent snapshot.
+
+    Every file under `files_dir` (but its tmp folder) follows the rows.
+    """
     options = {"isolation_level": "REPEATABLE READ"} if db.backend == "postgresql" else {}
     with db.engine.connect().execution_options(**options) as connection:
         summary = Summary(schema=current_revision_of(connection))
@@ -108,20 +123,46 @@ def write_backup(db: Database, out: IO[str]) -> Summary:
                 out.write("\n")
                 count += 1
             summary.rows[table.name] = count
-        out.write(json.dumps({"end": True, "rows": summary.rows}) + "\n")
+        if files_dir is not None:
+            summary.files = _write_files(files_dir, out)
+        footer = {"end": True, "rows": summary.rows, "files": summary.files}
+        out.write(json.dumps(footer) + "\n")
     return summary
+
+
+def _kept_files(files_dir: Path) -> list[Path]:
+    return sorted(
+        path
+        for path in files_dir.rglob("*")
+        if path.is_file() and path.relative_to(files_dir).parts[0] not in SKIPPED_FOLDERS
+    )
+
+
+def _write_files(files_dir: Path, out: IO[str]) -> int:
+    count = 0
+    for path in _kept_files(files_dir) if files_dir.is_dir() else []:
+        name = path.relative_to(files_dir).as_posix()
+        with path.open("rb") as f:
+            while True:
+                part = f.read(FILE_PART)
+                data = base64.b64encode(part).decode("ascii")
+                out.write(json.dumps({"file": name, "data": data}) + "\n")
+                if len(part) < FILE_PART:
+                    break
+        count += 1
+    return count
 
 
 def current_revision_of(connection: Connection) -> str | None:
     return MigrationContext.configure(connection).get_current_revision()
 
 
-def backup(db: Database, path: Path) -> Summary:
+def backup(db: Database, path: Path, files_dir: Path | None = None) -> Summary:
     """Write a backup file at `path` (replaced only once the backup is complete)."""
     partial = path.with_name(path.name + ".partial")
     try:
         with partial.open("w", encoding="utf-8") as out:
-            summary = write_backup(db, out)
+            summary = write_backup(db, out, files_dir)
         partial.replace(path)
     except OSError as exc:
         partial.unlink(missing_ok=True)
@@ -150,10 +191,11 @@ def _lines(source: Iterable[str], name: str) -> Iterator[tuple[int, dict[str, An
 def _check_header(record: dict[str, Any], name: str) -> str | None:
     if record.get("format") != FORMAT:
         raise InvalidInput(f"{name} is not a Sentiscope backup (its first line has no header).")
-    if record.get("version") != VERSION:
+    if record.get("version") not in READABLE_VERSIONS:
         raise InvalidInput(
             f"{name} has backup format version {record.get('version')}; this Sentiscope "
-            f"reads version {VERSION}. Restore it with the version that wrote it."
+            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}. Restore it with the "
+            "version that wrote it."
         )
     schema = record.get("schema")
     return schema if isinstance(schema, str) else None
@@ -199,9 +241,8 @@ def _insert(connection: Connection, table: Table, rows: list[dict[str, Any]]) ->
 def _reset_sequences(connection: Connection) -> None:
     """Move each PostgreSQL id sequence past the highest restored id."""
     for table in tables():
-        for column in table.primary_key.columns:
-            if column.autoincrement is False:
-                continue
+        column = table.autoincrement_column  # None for a text key (revoked token ids)
+        if column is not None:
             connection.execute(
                 text(
                     f"SELECT setval(pg_get_serial_sequence(:table, :column), "  # noqa: S608
@@ -212,11 +253,71 @@ def _reset_sequences(connection: Connection) -> None:
             )
 
 
-def load_backup(db: Database, source: Iterable[str], name: str = "the backup") -> Summary:
+class _FileSink:
+    """Restored files go to a staging folder first and into place only at `commit`."""
+
+    def __init__(self, files_dir: Path | None, name: str) -> None:
+        self._dir = files_dir
+        self._name = name
+        self._staging = files_dir / ".restoring" if files_dir else None
+        self._open: tuple[str, IO[bytes]] | None = None
+        self.names: list[str] = []
+
+    def write(self, number: int, record: dict[str, Any]) -> None:
+        file, data = record.get("file"), record.get("data")
+        if not isinstance(file, str) or not isinstance(data, str):
+            raise InvalidInput(f"{self._name} line {number} is not a backup record.")
+        relative = Path(file)
+        if relative.is_absolute() or ".." in relative.parts or not relative.parts:
+            raise InvalidInput(
+                f"{self._name} line {number} names the file {file!r} outside the results "
+                "folder; the backup is damaged or was not written by Sentiscope."
+            )
+        if self._staging is None:
+            return  # rows only: the caller did not ask for files
+        if self._open is None or self._open[0] != file:
+            self._close()
+            target = self._staging / relative
+            target.parent.mkdir(parents=True, exist_ok=True)
+            self._open = (file, target.open("wb"))
+            self.names.append(file)
+        try:
+            self._open[1].write(base64.b64decode(data, validate=True))
+        except ValueError:
+            raise InvalidInput(f"{self._name} line {number} holds damaged file data.") from None
+
+    def _close(self) -> None:
+        if self._open is not None:
+            self._open[1].close()
+            self._open = None
+
+    def commit(self) -> None:
+        self._close()
+        if self._dir is None or self._staging is None:
+            return
+        for file in self.names:
+            target = self._dir / file
+            target.parent.mkdir(parents=True, exist_ok=True)
+            (self._staging / file).replace(target)
+        self.discard()
+
+    def discard(self) -> None:
+        self._close()
+        if self._staging is not None:
+            shutil.rmtree(self._staging, ignore_errors=True)
+
+
+def load_backup(
+    db: Database,
+    source: Iterable[str],
+    name: str = "the backup",
+    files_dir: Path | None = None,
+) -> Summary:
     """Restore a backup read from `source` into the empty database `db`, then migrate to head.
 
+    Its files go under `files_dir` (when given) once the rows have committed.
     Raises InvalidInput for a damaged file and Conflict if the database is not empty.
-    Nothing is written unless every row loads.
+    Nothing is written unless every row and file part loads.
     """
     records = _lines(source, name)
     first = next(records, None)
@@ -227,6 +328,7 @@ def load_backup(db: Database, source: Iterable[str], name: str = "the backup") -
     by_name = {table.name: table for table in tables()}
     types = {table.name: _decoder(table) for table in tables()}
     footer: dict[str, Any] | None = None
+    files = _FileSink(files_dir, name)
     try:
         with db.engine.begin() as connection:
             pending: list[dict[str, Any]] = []
@@ -235,6 +337,9 @@ def load_backup(db: Database, source: Iterable[str], name: str = "the backup") -
                 if record.get("end") is True:
                     footer = record
                     break
+                if "file" in record:
+                    files.write(number, record)
+                    continue
                 table = by_name.get(str(record.get("table")))
                 if table is None or not isinstance(record.get("row"), dict):
                     raise InvalidInput(
@@ -252,7 +357,12 @@ def load_backup(db: Database, source: Iterable[str], name: str = "the backup") -
             if current is not None:
                 _insert(connection, current, pending)
             expected = (footer or {}).get("rows") or {}
-            if footer is None or {k: v for k, v in expected.items() if v} != summary.rows:
+            summary.files = len(files.names)
+            if (
+                footer is None
+                or {k: v for k, v in expected.items() if v} != summary.rows
+                or (files_dir is not None and footer.get("files", 0) != summary.files)
+            ):
                 raise InvalidInput(
                     f"{name} is incomplete (it ends before its last line, or its row counts "
                     "do not match); nothing was restored. Take the backup again."
@@ -260,20 +370,25 @@ def load_backup(db: Database, source: Iterable[str], name: str = "the backup") -
             if db.backend == "postgresql":
                 _reset_sequences(connection)
     except SQLAlchemyError as exc:
+        files.discard()
         raise DatabaseUnavailable(
             f"Restoring {name} failed and was rolled back: {str(exc).splitlines()[0]}"
         ) from None
+    except BaseException:
+        files.discard()
+        raise
+    files.commit()
     with db.engine.begin() as connection:
         command.upgrade(alembic_config(connection), "head")
     summary.schema = head_revision()
     return summary
 
 
-def restore(db: Database, path: Path) -> Summary:
-    """Restore the backup file at `path` into the empty database `db`."""
+def restore(db: Database, path: Path, files_dir: Path | None = None) -> Summary:
+    """Restore the backup file at `path` into the empty database `db` (files to `files_dir`)."""
     try:
         with path.open(encoding="utf-8") as source:
-            return load_backup(db, source, name=str(path))
+            return load_backup(db, source, name=str(path), files_dir=files_dir)
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise InvalidInput(f"Cannot read the backup {path}: {reason}.") from None

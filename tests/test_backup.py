@@ -21,6 +21,7 @@ from sqlalchemy.engine import make_url
 
 from errors import Conflict, InvalidInput
 from settings import normalize_database_url
+from storage import backup as backup_module
 from storage import models
 from storage.backup import load_backup, restore, tables, write_backup
 from storage.engine import Database
@@ -235,6 +236,64 @@ def test_a_truncated_backup_restores_nothing(tmp_path: Path) -> None:
         load_backup(target, iter(lines))  # the empty schema left behind accepts a retry
         with target.session_scope() as s:
             assert len(s.scalars(select(models.User)).all()) == 2
+
+
+def results_folder(root: Path) -> Path:
+    """A results folder like DATA_DIR/batches: two finished batches and a running one."""
+    (root / "user-7").mkdir(parents=True)
+    (root / "user-7" / "batch-1.csv").write_bytes("\ufefftext,label\nCafé ☕,positive\n".encode())
+    (root / "user-7" / "batch-2.csv").write_bytes(bytes(range(256)) * 40)  # 10 KiB, any bytes
+    (root / "tmp").mkdir()
+    (root / "tmp" / "job.csv").write_text("half-scored", encoding="utf-8")
+    return root
+
+
+def test_results_files_travel_with_the_rows(tmp_path: Path, monkeypatch: Any) -> None:
+    monkeypatch.setattr(backup_module, "FILE_PART", 1000)  # several parts per file
+    source_files = results_folder(tmp_path / "files-a")
+    path = tmp_path / "backup.jsonl"
+    with new_database(tmp_path / "a", sqlite=True) as source:
+        populate(source)
+        written = backup_module.backup(source, path, source_files)
+    assert written.files == 2
+    with new_database(tmp_path / "b") as target:
+        restored = restore(target, path, tmp_path / "files-b")
+    assert restored.files == 2
+    copies = sorted(p.relative_to(tmp_path / "files-b") for p in (tmp_path / "files-b").rglob("*"))
+    assert [p.as_posix() for p in copies] == ["user-7", "user-7/batch-1.csv", "user-7/batch-2.csv"]
+    for name in ("batch-1.csv", "batch-2.csv"):
+        copy = (tmp_path / "files-b" / "user-7" / name).read_bytes()
+        assert copy == (source_files / "user-7" / name).read_bytes()
+
+
+def test_a_file_outside_the_results_folder_is_refused_and_nothing_restored(
+    tmp_path: Path,
+) -> None:
+    with new_database(tmp_path / "a", sqlite=True) as source:
+        populate(source)
+        lines = backup_text(source).splitlines(keepends=True)
+    evil = json.dumps({"file": "../../escaped.txt", "data": "aGk="}) + "\n"
+    with new_database(tmp_path / "b") as target:
+        with pytest.raises(InvalidInput, match="outside the results folder"):
+            load_backup(target, iter([*lines[:-1], evil, lines[-1]]), files_dir=tmp_path / "f")
+        with target.session_scope() as s:
+            assert s.scalars(select(models.User)).all() == []
+    assert not list(tmp_path.rglob("escaped.txt"))
+    assert not (tmp_path / "f" / ".restoring").exists()
+
+
+def test_a_version_1_backup_without_files_still_restores(tmp_path: Path) -> None:
+    with new_database(tmp_path / "a", sqlite=True) as source:
+        populate(source)
+        lines = [json.loads(line) for line in backup_text(source).splitlines()]
+    lines[0]["version"] = 1
+    del lines[-1]["files"]
+    with new_database(tmp_path / "b") as target:
+        summary = load_backup(
+            target, iter(json.dumps(r) + "\n" for r in lines), files_dir=tmp_path / "f"
+        )
+    assert summary.files == 0
+    assert summary.rows["users"] == 2
 
 
 def test_every_table_of_the_schema_is_backed_up() -> None:
