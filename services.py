@@ -18,6 +18,7 @@ from analysis.history import HistoryService
 from analysis.insights import InsightsService
 from analysis.ratelimit import RateLimiter
 from analysis.scoring import ScoringService
+from auth.counters import CounterStore, MemoryStore, RedisStore
 from auth.passwords import PasswordHasher
 from auth.personal_tokens import PersonalTokenService
 from auth.service import AccountService
@@ -48,6 +49,7 @@ class Services:
     personal_tokens: PersonalTokenService
     admin: AdminService
     batches: BatchService  # CSV batches: inspect, run all or nothing, status, results
+    counters: CounterStore  # failed logins, registrations, guests: memory or REDIS_URL
 
     def health(self) -> dict[str, str]:
         database = "ok" if self.db.is_available() else "unavailable"
@@ -59,6 +61,7 @@ class Services:
 
     def close(self) -> None:
         self.db.dispose()
+        self.counters.close()
 
 
 def build_services(
@@ -83,10 +86,16 @@ def build_services(
         ttl=timedelta(seconds=settings.ACCESS_TOKEN_TTL),
         clock=clock,
     )
+    try:
+        counters = open_counters(settings)
+    except ConfigError:
+        db.dispose()
+        raise
     throttle = LoginThrottle(
         account=ThrottleRule(settings.LOGIN_FAILURES_PER_ACCOUNT, timedelta(minutes=15)),
         ip=ThrottleRule(settings.LOGIN_FAILURES_PER_IP, timedelta(hours=1)),
         register=ThrottleRule(settings.REGISTRATIONS_PER_IP, timedelta(hours=1)),
+        store=counters,
         clock=clock,
     )
     box = SecretBox(  # 2FA secrets at rest; the previous key still decrypts them
@@ -101,14 +110,20 @@ def build_services(
             )
         except InvalidInput as exc:
             db.dispose()
+            counters.close()
             raise ConfigError(f"ADMIN_USERNAME/ADMIN_PASSWORD: {exc.message}") from None
     if model is None:
         try:
             model = load_settings_model(settings)
         except AppError:
             db.dispose()
+            counters.close()
             raise
-    guests = RateLimiter(settings.GUEST_RATE_LIMIT) if settings.GUEST_MODE else None
+    guests = None
+    if settings.GUEST_MODE:  # wall-clock seconds: Redis compares them across processes
+        guests = RateLimiter(
+            settings.GUEST_RATE_LIMIT, clock=lambda: clock().timestamp(), store=counters
+        )
     services = Services(
         settings=settings,
         db=db,
@@ -135,6 +150,7 @@ def build_services(
             settings.DATA_DIR / "batches",
             clock=clock,
         ),
+        counters=counters,
     )
     services.batches.remove_orphaned_results()
     return services
@@ -151,6 +167,13 @@ def load_settings_model(settings: Settings) -> SentimentModel:
         threads=settings.SENTIMENT_THREADS or None,
         cache_dir=settings.model_cache_dir if onnx else None,
     )
+
+
+def open_counters(settings: Settings) -> CounterStore:
+    """Redis when REDIS_URL is set (ConfigError if it does not answer), else this process."""
+    if settings.REDIS_URL is None:
+        return MemoryStore()
+    return RedisStore.connect(settings.REDIS_URL, prefix=f"{settings.REDIS_KEY_PREFIX}throttle:")
 
 
 def open_database(settings: Settings) -> Database:

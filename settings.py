@@ -11,6 +11,7 @@ import os
 import secrets
 from pathlib import Path
 from typing import Annotated, Literal, Self
+from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,6 +27,7 @@ GENERATE_KEY_COMMAND = 'python -c "import secrets; print(secrets.token_hex(32))"
 SQLITE_FILENAME = "sentiscope.db"
 DEV_SECRET_FILENAME = "secret_key"  # noqa: S105 - a file name
 
+_REDIS_SCHEMES = {"redis", "rediss", "unix"}
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
 _URL_HELP = (
     "Use postgresql://USER:PASSWORD@HOST:5432/DBNAME (postgres:// also works; options such "
@@ -127,12 +129,24 @@ class Settings(BaseSettings):
     REGISTRATIONS_PER_IP: int = Field(
         default=20, ge=1, le=10_000, description="Accounts one client IP may create in an hour."
     )
+    REDIS_URL: str | None = Field(
+        default=None,
+        repr=False,
+        description="Redis for the login and guest counters, shared by every process. Unset: each "
+        "process counts on its own.",
+    )
+    REDIS_KEY_PREFIX: str = Field(
+        default="sentiscope:",
+        min_length=1,
+        max_length=100,
+        description="Prefix of every Redis key Sentiscope writes.",
+    )
     FRAME_ANCESTORS: str = Field(
         default="'self' https://huggingface.co https://*.hf.space",
         description="CSP frame-ancestors: the sites allowed to embed Sentiscope in a frame.",
     )
 
-    @field_validator("DATABASE_URL", "ADMIN_USERNAME", mode="before")
+    @field_validator("DATABASE_URL", "ADMIN_USERNAME", "REDIS_URL", mode="before")
     @classmethod
     def _blank_is_unset(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
@@ -175,6 +189,17 @@ class Settings(BaseSettings):
                 "\"'self' https://huggingface.co\" (use 'none' to forbid framing)."
             )
         return value.strip()
+
+    @field_validator("REDIS_URL")
+    @classmethod
+    def _check_redis_url(cls, value: str | None) -> str | None:
+        if value is not None and urlsplit(value.strip()).scheme not in _REDIS_SCHEMES:
+            # The value may hold a password, so it is never echoed back.
+            raise ValueError(
+                "REDIS_URL must look like redis://[:PASSWORD@]HOST:6379/0 (rediss:// for TLS, "
+                "unix:///path/to/redis.sock), or be left unset to count in each process."
+            )
+        return value.strip() if value is not None else None
 
     @field_validator("DATABASE_URL")
     @classmethod

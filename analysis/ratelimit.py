@@ -1,50 +1,52 @@
-"""A small in-process sliding-window rate limiter (per key, e.g. a client IP)."""
+"""A sliding-window rate limiter per key (e.g. a client IP), for the guest demo."""
 
 from __future__ import annotations
 
-import threading
+import math
 import time
-from collections import deque
 from collections.abc import Callable
+
+from auth.counters import Add, CounterStore, MemoryStore
 
 
 class RateLimiter:
-    """Allow `limit` hits per `window` seconds per key. Thread-safe; one per process.
+    """Allow `limit` hits per `window` seconds per key.
 
-    It holds only keys and timestamps (no user data). Behind several workers each keeps
-    its own count, so the effective limit is per worker.
+    The counts live in `store`: this process's memory by default (behind several workers
+    each keeps its own count, so the limit is per worker), or Redis (auth/counters.py),
+    shared by every worker. It holds only keys and timestamps (no user data).
     """
 
     def __init__(
-        self, limit: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+        self,
+        limit: int,
+        window: float = 60.0,
+        clock: Callable[[], float] = time.monotonic,
+        *,
+        store: CounterStore | None = None,
+        name: str = "guest",
     ) -> None:
         self.limit = limit
         self.window = window
         self._clock = clock
-        self._hits: dict[str, deque[float]] = {}
-        self._lock = threading.Lock()
+        self._store = store or MemoryStore()
+        self._name = name
 
     def allow(self, key: str) -> bool:
         """Record a hit for `key`; False when it is over the limit (the hit is not counted)."""
-        now = self._clock()
-        with self._lock:
-            if len(self._hits) > 10_000:  # forget idle keys so memory stays bounded
-                self._prune(now)
-            hits = self._hits.setdefault(key, deque())
-            while hits and now - hits[0] >= self.window:
-                hits.popleft()
-            if len(hits) >= self.limit:
-                return False
-            hits.append(now)
-            return True
+        return self._store.hits(
+            f"{self._name}:{key}",
+            now=self._clock(),
+            window=self.window,
+            keep=0,
+            add=Add.UNDER_LIMIT,
+            limit=self.limit,
+        ).added
 
     def retry_after(self, key: str) -> int:
-        with self._lock:
-            hits = self._hits.get(key)
-            if not hits:
-                return 0
-            return max(1, int(self.window - (self._clock() - hits[0])) + 1)
-
-    def _prune(self, now: float) -> None:
-        for key in [k for k, v in self._hits.items() if not v or now - v[-1] >= self.window]:
-            del self._hits[key]
+        """Seconds until `key` may be allowed again; 0 when it is under the limit."""
+        now = self._clock()
+        hits = self._store.hits(f"{self._name}:{key}", now=now, window=self.window, keep=self.limit)
+        if hits.count < self.limit:
+            return 0
+        return max(1, math.ceil(hits.newest[self.limit - 1] + self.window - now))
