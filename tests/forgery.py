@@ -3,6 +3,8 @@
 Each variant is (kind, token). None of them may be accepted: they use a forbidden
 algorithm, a wrong key, an altered payload or signature, bad or missing claims, or are
 not JWTs at all. Built from a genuine token so everything else about them is realistic.
+Genuine tokens whose session ended (logged out, logged out everywhere, password changed,
+account disabled or deleted) are passed in and yielded under their own kinds.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import base64
 import json
 import random
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from itertools import combinations
 from typing import Any
@@ -31,9 +33,18 @@ def segment(obj: dict[str, Any]) -> str:
 
 
 def forged_tokens(
-    genuine: str, key: str, user_id: int, version: int, now: datetime
+    genuine: str,
+    key: str,
+    user_id: int,
+    version: int,
+    now: datetime,
+    ended: Iterable[tuple[str, str]] = (),
 ) -> Iterator[tuple[str, str]]:
-    """Yield (kind, token) pairs; `genuine` is a valid token for (user_id, version)."""
+    """Yield (kind, token) pairs; `genuine` is a valid token for (user_id, version).
+
+    `ended` holds (kind, token) pairs of genuine tokens whose session has ended; each is
+    yielded as is and with its signature stripped (which must not revive it either).
+    """
     rng = random.Random(7)
     header_b64, payload_b64, signature = genuine.split(".")
     iat = int(now.timestamp())
@@ -129,3 +140,7 @@ def forged_tokens(
         yield "garbage", "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 400)))
     for _ in range(50):
         yield "personal-token-guess", "sst_" + b64(rng.randbytes(32))
+    for kind, token in ended:
+        yield kind, token
+        head, body, _ = token.split(".")
+        yield kind, f"{head}.{body}."

@@ -1,6 +1,8 @@
 """Forged tokens and the route census: >= 1,000 forged token variants against every
 protected REST route (found from app.routes) and the Gradio endpoints that take a token;
-every route and endpoint except login, register, health and docs refuses a missing token."""
+every route and endpoint except login, register, health and docs refuses a missing token.
+The variants include genuine tokens whose session ended: logged out (their jti revoked),
+logged out everywhere, password changed, account disabled, account deleted."""
 
 from __future__ import annotations
 
@@ -14,8 +16,11 @@ import pytest
 from fastapi.routing import iter_route_contexts
 from fastapi.testclient import TestClient
 from gradio_client import Client
+from sqlalchemy import update
 
 from services import Services
+from storage import users
+from storage.models import User
 from tests.forgery import forged_tokens
 from tests.helpers import PASSWORD, SECRET, bearer, new_username
 
@@ -57,10 +62,55 @@ def victim(services: Services) -> tuple[int, str]:
     return account.id, services.accounts.login(username, PASSWORD).token.access_token
 
 
+ENDED_KINDS = {
+    "revoked-jti",
+    "logged-out-everywhere",
+    "password-changed",
+    "account-disabled",
+    "account-deleted",
+}
+
+
+def logins(services: Services, username: str, count: int) -> list[str]:
+    return [services.accounts.login(username, PASSWORD).token.access_token for _ in range(count)]
+
+
 @pytest.fixture(scope="module")
-def forgeries(victim: tuple[int, str]) -> list[tuple[str, str]]:
+def ended(services: Services, victim: tuple[int, str]) -> list[tuple[str, str]]:
+    """Genuine tokens whose session has ended, each in one of the five ways."""
+    accounts = services.accounts
+    with services.db.session_scope() as session:
+        user = users.get(session, victim[0])
+        assert user is not None
+        victim_name = user.username
+    found = []
+    # The victim logs out of 40 other sessions; their genuine token must stay valid.
+    for token in logins(services, victim_name, 40):
+        accounts.logout(token)
+        found.append(("revoked-jti", token))
+    names = {kind: new_username() for kind in ENDED_KINDS - {"revoked-jti"}}
+    for name in names.values():
+        accounts.register(name, PASSWORD)
+    tokens = {kind: logins(services, name, 10) for kind, name in names.items()}
+    accounts.logout_everywhere(tokens["logged-out-everywhere"][0])
+    accounts.change_password(tokens["password-changed"][0], PASSWORD, "a changed passphrase")
+    with services.db.session_scope() as session:
+        disabled = update(User).where(User.username == names["account-disabled"])
+        session.execute(disabled.values(disabled=True))
+    accounts.delete_account(tokens["account-deleted"][0], PASSWORD)
+    return found + [(kind, token) for kind, group in tokens.items() for token in group]
+
+
+@pytest.fixture(scope="module")
+def forgeries(
+    services: Services, victim: tuple[int, str], ended: list[tuple[str, str]]
+) -> list[tuple[str, str]]:
     user_id, genuine = victim
-    return list(forged_tokens(genuine, SECRET, user_id, 0, datetime.now(UTC)))
+    with services.db.session_scope() as session:
+        user = users.get(session, user_id)
+        assert user is not None
+        version = user.token_version
+    return list(forged_tokens(genuine, SECRET, user_id, version, datetime.now(UTC), ended))
 
 
 def test_the_census_lists_every_route_and_the_public_ones_are_known(client: TestClient) -> None:
@@ -88,6 +138,9 @@ def test_at_least_1000_forged_tokens_are_refused_by_every_protected_route(
     kinds = Counter(kind for kind, _ in forgeries)
     assert len(forgeries) >= 1000, kinds
     assert {"alg-none", "alg-rsa", "alg-hs-other", "wrong-key", "expired"} <= set(kinds)
+    # 40 logged-out sessions and 10 tokens for each other ending, each also unsigned.
+    assert kinds["revoked-jti"] == 80
+    assert all(kinds[kind] == 20 for kind in ENDED_KINDS - {"revoked-jti"}), kinds
     routes = protected_routes(client)
     accepted = []
     tried = 0
