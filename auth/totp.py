@@ -38,7 +38,7 @@ RECOVERY_CODE_COUNT = 10
 _RECOVERY_ALPHABET = "abcdefghijklmnopqrstuvwxyz234567"  # base32, lower case
 _RECOVERY_LENGTH = 16  # 80 bits
 
-_TOTP_FORMAT = re.compile(r"\d{6}")
+_TOTP_FORMAT = re.compile(r"[0-9]{6}")  # not \d: that takes other scripts' digits too
 _RECOVERY_FORMAT = re.compile(f"[{_RECOVERY_ALPHABET}]{{{_RECOVERY_LENGTH}}}")
 
 MALFORMED_CODE = (
@@ -169,15 +169,15 @@ class TwoFactor:
     def confirm(self, session: Session, user_id: int, code: str) -> list[str]:
         """Turn 2FA on once the user proves their app works; returns the recovery codes.
 
-        Raises InvalidInput for a malformed code or without a pending setup, Conflict when
-        2FA is on already, InvalidCredentials for a wrong code; nothing is written then.
+        Raises Conflict without a pending setup or when 2FA is on already, InvalidInput
+        for a malformed code, InvalidCredentials for a wrong one; nothing is written then.
         """
         row = totp_store.get(session, user_id)
         if row is not None and row.confirmed_at is not None:
             raise Conflict("Two-factor authentication is already on.")
         secret = self._box.open(row.secret_encrypted) if row is not None else None
         if secret is None:
-            raise InvalidInput(
+            raise Conflict(
                 "Start two-factor setup first (Set up two-factor authentication), then "
                 "enter the code your app shows."
             )
