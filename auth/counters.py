@@ -19,7 +19,6 @@ from collections import deque
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import TYPE_CHECKING, Protocol
-from urllib.parse import urlsplit
 
 from errors import ConfigError
 
@@ -128,10 +127,10 @@ class RedisStore:
     logins keep working with per-process limits; it tries Redis again a few seconds later.
     """
 
-    def __init__(self, client: redis.Redis, *, prefix: str, where: str = "Redis") -> None:
+    def __init__(self, client: redis.Redis, *, prefix: str) -> None:
         self._client = client
         self._prefix = prefix
-        self._where = where  # "Redis at host:port/db" for log lines, never a password
+        self._where = _describe_client(client)  # for log lines, never the password
         self._script = client.register_script(_HIT_SCRIPT)
         self._local = MemoryStore()
         self._down_until = 0.0  # time.monotonic() before which Redis is not tried
@@ -143,7 +142,6 @@ class RedisStore:
         from redis.backoff import NoBackoff
         from redis.retry import Retry
 
-        where = describe_redis(url)
         try:
             client = redis.Redis.from_url(
                 url,
@@ -156,6 +154,7 @@ class RedisStore:
                 "REDIS_URL cannot be parsed. Use redis://[:PASSWORD@]HOST:6379/0 (rediss:// "
                 "for TLS), or leave REDIS_URL unset to keep the counters in each process."
             ) from None
+        where = _describe_client(client)
         try:
             client.ping()
         except redis.RedisError as exc:
@@ -166,7 +165,7 @@ class RedisStore:
                 "keep the login and guest counters in each process."
             ) from None
         logger.info("Throttle counters in %s (key prefix %r)", where, prefix)
-        return cls(client, prefix=prefix, where=where)
+        return cls(client, prefix=prefix)
 
     def hits(
         self, key: str, *, now: float, window: float, keep: int, add: Add = Add.NO, limit: int = 0
@@ -219,14 +218,9 @@ class RedisStore:
         )
 
 
-def describe_redis(url: str) -> str:
-    """`Redis at host:port/db`, never the password."""
-    parts = urlsplit(url.strip())
-    if parts.scheme == "unix":
-        return f"Redis at unix:{parts.path}"
-    try:
-        port = parts.port or 6379
-    except ValueError:
-        port = 6379
-    database = parts.path.lstrip("/") or "0"
-    return f"Redis at {parts.hostname or 'localhost'}:{port}/{database}"
+def _describe_client(client: redis.Redis) -> str:
+    options = client.connection_pool.connection_kwargs
+    if "path" in options:
+        return f"Redis at unix:{options['path']}"
+    host, port = options.get("host", "localhost"), options.get("port", 6379)
+    return f"Redis at {host}:{port}/{options.get('db', 0)}"
