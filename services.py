@@ -181,7 +181,10 @@ def open_database(settings: Settings) -> Database:
     url = settings.database_url()
     try:
         db = Database(
-            url, connect_timeout=settings.DB_CONNECT_TIMEOUT, pool_size=settings.DB_POOL_SIZE
+            url,
+            connect_timeout=settings.DB_CONNECT_TIMEOUT,
+            pool_size=settings.DB_POOL_SIZE,
+            statement_timeout_ms=settings.DB_STATEMENT_TIMEOUT_MS,
         )
     except OSError as exc:  # e.g. the SQLite directory cannot be created
         raise DatabaseUnavailable(explain_connection_error(url, exc)) from None

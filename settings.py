@@ -29,6 +29,7 @@ DEV_SECRET_FILENAME = "secret_key"  # noqa: S105 - a file name
 
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 _POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
+_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
 _URL_HELP = (
     "Use postgresql://USER:PASSWORD@HOST:5432/DBNAME (postgres:// also works; options such "
     "as ?sslmode=require are kept; percent-encode special characters in the password), "
@@ -102,7 +103,16 @@ class Settings(BaseSettings):
         default=None, description="Password for ADMIN_USERNAME (set both or neither)."
     )
     DB_CONNECT_TIMEOUT: int = Field(
-        default=5, ge=1, le=60, description="Seconds to wait for PostgreSQL to answer."
+        default=2,
+        ge=1,
+        le=60,
+        description="Seconds to wait for a new PostgreSQL connection (libpq waits 2 at least).",
+    )
+    DB_STATEMENT_TIMEOUT_MS: int = Field(
+        default=30_000,
+        ge=0,
+        le=3_600_000,
+        description="PostgreSQL cancels a statement running longer (0: never); SQLite's lock wait.",
     )
     DB_POOL_SIZE: int = Field(
         default=5, ge=1, le=100, description="PostgreSQL connections kept open per process."
@@ -261,6 +271,12 @@ def normalize_database_url(raw: str) -> URL:
     if url.drivername in _POSTGRES_SCHEMES:
         if not url.host and not url.query.get("host"):
             raise ValueError(f"DATABASE_URL has no host name. {_URL_HELP}")
+        sslmode = url.query.get("sslmode")
+        if sslmode is not None and sslmode not in _SSLMODES:
+            raise ValueError(
+                f"DATABASE_URL has sslmode={sslmode!r}; use one of {', '.join(_SSLMODES)} "
+                "(require: encrypt, verify-full: encrypt and check the certificate and host)."
+            )
         return url.set(drivername="postgresql+psycopg")
     if url.drivername == "sqlite":
         if not url.database or url.database == ":memory:":

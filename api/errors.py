@@ -37,6 +37,9 @@ STATUS_BY_ERROR: dict[type[AppError], int] = {
     DatabaseUnavailable: 503,
 }
 
+# A lost database is usually back (failover, restart) or known to be down within seconds.
+DATABASE_RETRY_AFTER_S = 5
+
 _HTTP_CODES = {401: "not_authenticated", 404: "not_found", 405: "method_not_allowed"}
 
 
@@ -60,6 +63,8 @@ async def _app_error(request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
     if isinstance(exc, RateLimited) and exc.retry_after:
         headers = {"Retry-After": str(exc.retry_after)}
+    if isinstance(exc, DatabaseUnavailable):
+        headers = {"Retry-After": str(DATABASE_RETRY_AFTER_S)}
     return error_response(status, exc.code, exc.message, headers)
 
 

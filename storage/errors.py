@@ -1,8 +1,10 @@
-"""Turn a driver's connection failure into one paragraph naming the cause and the fix."""
+"""Turn a driver's failure into a message: for the operator at start-up (cause and fix),
+for the user while running (what happened and to try again)."""
 
 from __future__ import annotations
 
 from sqlalchemy.engine import URL
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from settings import describe_database
 
@@ -63,6 +65,36 @@ def explain_connection_error(url: URL, exc: BaseException) -> str:
         cause = f"connecting to {where} failed: {first_line(driver_error)}"
         fix = "check DATABASE_URL and that the PostgreSQL server is running and reachable"
     return f"Cannot connect to the database: {cause}. Fix: {fix}."
+
+
+_LOCKED = ("database is locked", "database table is locked", "database is busy")
+UNAVAILABLE = (
+    "The database is unavailable right now, so this was not done. Try again in a few seconds."
+)
+
+
+def explain_runtime_error(url: URL, exc: BaseException, statement_timeout_ms: int) -> str:
+    """What a user is told when the database fails during an operation; never host names."""
+    driver_error = getattr(exc, "orig", None) or exc
+    message = str(driver_error).lower()
+    sqlstate = getattr(driver_error, "sqlstate", None) or ""
+    seconds = f"{statement_timeout_ms / 1000:g} s"
+    if sqlstate == "57014" and "statement timeout" in message:
+        return (
+            f"The database took longer than {seconds} (DB_STATEMENT_TIMEOUT_MS) and cancelled "
+            "the operation; nothing was changed. Try again, or ask for less at once."
+        )
+    if url.get_backend_name() == "sqlite" and any(m in message for m in _LOCKED):
+        return (
+            f"The database stayed busy with another write for over {seconds}, so this was not "
+            "done. Try again in a moment."
+        )
+    if isinstance(exc, PoolTimeout):
+        return (
+            "Every database connection is busy (DB_POOL_SIZE), so this was not done. "
+            "Try again in a few seconds."
+        )
+    return UNAVAILABLE
 
 
 def first_line(exc: BaseException) -> str:

@@ -23,12 +23,21 @@ def alembic_config(connection: Connection | None = None) -> Config:
 def upgrade_head(engine: Engine) -> None:
     """Bring the schema up to the newest migration (a no-op when it already is)."""
     with engine.begin() as connection:
+        _no_statement_timeout(connection)
         command.upgrade(alembic_config(connection), "head")
 
 
 def downgrade_base(engine: Engine) -> None:
     with engine.begin() as connection:
+        _no_statement_timeout(connection)
         command.downgrade(alembic_config(connection), "base")
+
+
+def _no_statement_timeout(connection: Connection) -> None:
+    # DB_STATEMENT_TIMEOUT_MS guards requests; rebuilding an index on a big table may
+    # rightly take longer, and a migration cancelled half-way would stop start-up.
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql("SET LOCAL statement_timeout = 0")
 
 
 def current_revision(engine: Engine) -> str | None:
