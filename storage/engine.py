@@ -83,11 +83,11 @@ def _postgres_connect_args(
     """libpq parameters; ones DATABASE_URL sets itself (`?keepalives_idle=...`) win."""
     args: dict[str, Any] = {"connect_timeout": connect_timeout, "application_name": "sentiscope"}
     args.update({key: value for key, value in _TCP_OPTIONS.items() if key not in url.query})
-    if statement_timeout_ms:
+    own = url.query.get("options", "")
+    own = own if isinstance(own, str) else " ".join(own)
+    if statement_timeout_ms and "statement_timeout" not in own:
         # Sent in the start-up packet, so it holds from the first statement on; any
         # `?options=` of the URL (e.g. Neon's endpoint id) is kept in front of it.
-        own = url.query.get("options", "")
-        own = own if isinstance(own, str) else " ".join(own)
         args["options"] = f"{own} -c statement_timeout={statement_timeout_ms}".strip()
     return args
 

@@ -18,9 +18,11 @@ from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from typing import Any
 
+IDLE_EXIT_S = 60.0
+
 
 class Watchdog:
-    """One daemon thread per engine, started on first use, watching armed deadlines."""
+    """One daemon thread per engine, started when needed, watching armed deadlines."""
 
     def __init__(self) -> None:
         self._armed: dict[int, Any] = {}  # token -> DBAPI connection
@@ -60,7 +62,9 @@ class Watchdog:
                 while self._heap and self._heap[0][1] not in self._armed:
                     heapq.heappop(self._heap)  # finished in time
                 if not self._heap:
-                    self._wake.wait()
+                    if not self._wake.wait(IDLE_EXIT_S) and not self._heap:
+                        self._thread = None  # idle: the next deadline starts a new one
+                        return
                     continue
                 due, token = self._heap[0]
                 now = time.monotonic()
