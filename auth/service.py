@@ -225,16 +225,7 @@ class AccountService:
             for event in events:
                 self._event(session, event, username, user_id, client)
             if isinstance(failure, InvalidCredentials):
-                lock = self._throttle.login_failed(username, ip)
-                if lock.blocked:
-                    self._event(session, LOGIN_LOCK, username, user_id, client)
-                    logger.warning(
-                        "Login lock (%s limit) for username=%r ip=%r for %d s",
-                        lock.scope,
-                        username[:64],
-                        ip,
-                        lock.retry_after,
-                    )
+                self._login_failed(session, username, user_id, client)
             elif failure is None:
                 self._throttle.login_succeeded(username, ip)
             if user is not None and failure is None:
@@ -342,7 +333,7 @@ class AccountService:
                 failure = InvalidCredentials(WRONG_CODE)
             if failure is not None:
                 self._event(session, MFA_FAIL, user.username, user.id, client)
-                self._throttle.login_failed(user.username, ip)
+                self._login_failed(session, user.username, user.id, client)
             else:
                 self._mfa.remove(session, user.id)
                 self._event(session, MFA_DISABLED, user.username, user.id, client)
@@ -426,6 +417,22 @@ class AccountService:
                 f"Too many accounts were created from your address. Try again in {minutes} "
                 "minute(s).",
                 retry_after=verdict.retry_after,
+            )
+
+    def _login_failed(
+        self, session: Session, username: str, user_id: int | None, client: ClientInfo | None
+    ) -> None:
+        """Count a failed login (or 2FA check) and record the lock it may start."""
+        ip = client.ip if client else None
+        lock = self._throttle.login_failed(username, ip)
+        if lock.blocked:
+            self._event(session, LOGIN_LOCK, username, user_id, client)
+            logger.warning(
+                "Login lock (%s limit) for username=%r ip=%r for %d s",
+                lock.scope,
+                username[:64],
+                ip,
+                lock.retry_after,
             )
 
     def _too_many_logins(self, verdict: Verdict) -> RateLimited:
