@@ -158,3 +158,12 @@ def test_gradio_client_login_takes_the_code(
         assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
     finally:
         gradio.close()
+
+
+def test_openapi_documents_the_otp_field_and_the_two_factor_routes(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    body = schema["paths"]["/api/auth/token"]["post"]["requestBody"]["content"]
+    ref = body["application/x-www-form-urlencoded"]["schema"]["$ref"].rsplit("/", 1)[1]
+    assert "otp" in schema["components"]["schemas"][ref]["properties"]
+    routes = {"/api/auth/logout-all", "/api/auth/2fa/setup", "/api/auth/2fa/confirm"}
+    assert routes | {"/api/auth/2fa/disable"} <= set(schema["paths"])
