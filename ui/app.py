@@ -12,6 +12,13 @@ from services import Services
 from ui import account, admin, analyze, api, batch, history, insights
 
 EXPORT_CACHE = (3600, 3600)  # every hour, delete files Gradio served over an hour ago
+# Up to this many calls of one event run at once: enough to overlap database waits, few
+# enough that CPU-bound scoring does not slow every call down (ui/batch.py sets its own).
+QUEUE_CONCURRENCY = 4
+# Past this many waiting events the queue refuses new ones at once (HTTP 503: the browser
+# shows "This application is currently busy. Please try again.", gradio_client raises
+# QueueError "Queue is full! Please try again.") instead of making everyone wait longer.
+QUEUE_MAX_SIZE = 64
 
 INTRO = (
     "# Sentiscope\n"
@@ -47,6 +54,7 @@ def build_ui(services: Services) -> gr.Blocks:
 
         blocks.load(restore, remembered, session, api_visibility="private")
         session.change(lambda token: token, session, remembered, api_visibility="private")
+    blocks.queue(default_concurrency_limit=QUEUE_CONCURRENCY, max_size=QUEUE_MAX_SIZE)
     return blocks
 
 
