@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import inspect, text
+from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import IntegrityError
 
@@ -72,11 +72,18 @@ def test_sqlite_runs_with_wal_busy_timeout_and_foreign_keys(tmp_path: Path) -> N
     with db.engine.connect() as connection:
         assert connection.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert connection.execute(text("PRAGMA foreign_keys")).scalar() == 1
-        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 5000
+        assert connection.execute(text("PRAGMA busy_timeout")).scalar() == 30_000
     db.dispose()
 
 
 def test_postgresql_engine_pings_its_pool(empty: Database) -> None:
     if empty.backend != "postgresql":
         pytest.skip("pool settings only apply to PostgreSQL")
-    assert empty.engine.pool._pre_ping  # type: ignore[attr-defined]
+    with empty.engine.connect() as connection:
+        pid = connection.execute(text("SELECT pg_backend_pid()")).scalar_one()
+    admin = create_engine(empty.url)
+    with admin.connect() as connection:  # the server drops the pooled connection
+        connection.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": pid})
+    admin.dispose()
+    with empty.engine.connect() as connection:  # the checkout ping notices and reconnects
+        assert connection.execute(text("SELECT pg_backend_pid()")).scalar_one() != pid
