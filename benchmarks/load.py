@@ -1,0 +1,345 @@
+"""Load test: many users at once over REST and the Gradio queue; latency, rows/s, errors.
+
+    python benchmarks/load.py                            # 50 users for 120 s, SQLite
+    python benchmarks/load.py --users 5 --duration 10    # smoke run
+    python benchmarks/load.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
+
+Starts `python app.py` in a child process on a free port with a temporary DATA_DIR (a new
+SQLite file, or a new database on the PostgreSQL server given, dropped afterwards). Each
+simulated user registers, logs in, then loops until the time is up, picking at random:
+predict over REST (most calls), a History page (following `next_cursor`), a predict
+through the Gradio queue (`/gradio_api/call/predict`, as gradio_client does), Insights,
+and now and then a small CSV batch. Then a burst of `--burst` Gradio calls at once
+overfills the queue: the ones past its limit must get the quick "busy" answer (HTTP 503),
+never a long wait or a server error.
+
+Prints per operation: calls, failures, p50/p95/p99 latency; requests by status; texts
+scored per second; 5xx replies (0 expected; the queue's busy 503s are counted apart).
+Exits 1 if there was any server error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import io
+import json
+import os
+import random
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections import Counter, defaultdict
+from collections.abc import Awaitable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "load test password 1"  # noqa: S105 - throwaway accounts on a temp database
+WORDS = [
+    *("good", "bad", "great", "awful", "fine", "okay", "love", "hate", "slow", "fast"),
+    *("broken", "perfect", "cheap", "price", "delivery", "service", "staff", "food"),
+]
+# Operation -> weight in a user's mix.
+MIX = {"predict": 60, "history": 20, "gradio_predict": 10, "insights": 5, "batch": 5}
+BUSY = 503  # what the Gradio queue answers when it is full
+
+
+@dataclass
+class Stats:
+    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
+    statuses: Counter[int] = field(default_factory=Counter)
+    failures: Counter[str] = field(default_factory=Counter)
+    examples: dict[str, str] = field(default_factory=dict)  # first failure per operation
+    rows: int = 0  # texts scored
+    timed_rows: int = 0  # of them, during the timed run (not the burst)
+    busy: int = 0
+    busy_reply: str = ""
+
+    def record(self, op: str, seconds: float, status: int, ok: bool, detail: str = "") -> None:
+        self.latency[op].append(seconds)
+        self.statuses[status] += 1
+        if not ok:
+            self.failures[op] += 1
+            self.examples.setdefault(op, f"{status} {detail[:200]}")
+
+    @property
+    def server_errors(self) -> int:
+        return sum(n for s, n in self.statuses.items() if s >= 500 and s != BUSY) + self.statuses[0]
+
+
+def words(rng: random.Random, low: int = 3, high: int = 12) -> str:
+    return " ".join(rng.choices(WORDS, k=rng.randint(low, high)))
+
+
+def small_csv(rng: random.Random, rows: int) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow(["id", "review"])
+    writer.writerows([i, words(rng)] for i in range(rows))
+    return out.getvalue().encode()
+
+
+async def timed(
+    stats: Stats, op: str, call: Awaitable[httpx.Response], *, expect: int = 200
+) -> httpx.Response | None:
+    """Await `call`; record latency and status. The response, if it has status `expect`."""
+    start = time.perf_counter()
+    try:
+        response = await call
+    except httpx.HTTPError as exc:  # a timeout or a dropped connection counts as status 0
+        stats.record(op, time.perf_counter() - start, 0, False, repr(exc))
+        return None
+    ok = response.status_code == expect
+    stats.record(op, time.perf_counter() - start, response.status_code, ok, response.text)
+    return response if ok else None
+
+
+async def gradio_predict(
+    client: httpx.AsyncClient, texts: list[str], token: str
+) -> tuple[int, str, list[object] | None]:
+    """One `/predict` call through the Gradio queue: join, then read the event stream."""
+    joined = await client.post("/gradio_api/call/predict", json={"data": [texts, token]})
+    if joined.status_code != 200:
+        return joined.status_code, joined.text, None
+    event_id = joined.json()["event_id"]
+    async with client.stream("GET", f"/gradio_api/call/predict/{event_id}") as stream:
+        event = ""
+        async for line in stream.aiter_lines():
+            if line.startswith("event:"):
+                event = line.split(":", 1)[1].strip()
+            elif line.startswith("data:") and event in ("complete", "error"):
+                data = line.split(":", 1)[1].strip()
+                if event == "complete":
+                    return 200, data, json.loads(data)
+                return 200, f"event: error {data}", None
+    return 200, "the event stream ended without a result", None
+
+
+async def gradio_call(
+    client: httpx.AsyncClient, stats: Stats, op: str, texts: list[str], token: str
+) -> None:
+    """A Gradio predict, recorded as `op`, or as `op`_busy when the queue was full."""
+    start = time.perf_counter()
+    try:
+        status, detail, result = await gradio_predict(client, texts, token)
+    except httpx.HTTPError as exc:
+        status, detail, result = 0, repr(exc), None
+    if status == BUSY:
+        stats.busy += 1
+        stats.busy_reply = stats.busy_reply or detail[:200]
+        op += "_busy"
+    elif result is not None:
+        stats.rows += len(texts)
+    stats.record(op, time.perf_counter() - start, status, status == BUSY or bool(result), detail)
+
+
+async def user(
+    client: httpx.AsyncClient, stats: Stats, deadline: float, seed: int, think: float
+) -> None:
+    rng = random.Random(seed)
+    account = {"username": f"load_{uuid.uuid4().hex[:12]}", "password": PASSWORD}
+    registered = client.post("/api/auth/register", json=account)
+    if not await timed(stats, "register", registered, expect=201):
+        return
+    login = await timed(stats, "login", client.post("/api/auth/token", data=account))
+    if login is None:
+        return
+    token = login.json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    cursor: str | None = None
+    ops, weights = list(MIX), list(MIX.values())
+    while time.monotonic() < deadline:
+        op = rng.choices(ops, weights)[0]
+        if op == "predict":
+            texts = [words(rng) for _ in range(rng.randint(1, 5))]
+            body = {"texts": texts} if len(texts) > 1 else {"text": texts[0]}
+            call = client.post("/api/predict", json=body, headers=auth)
+            if await timed(stats, op, call):
+                stats.rows += len(texts)
+        elif op == "history":
+            params: dict[str, str | int] = {"limit": 20}
+            if cursor:
+                params["cursor"] = cursor
+            elif rng.random() < 0.3:
+                params["label"] = rng.choice(["negative", "neutral", "positive"])
+            page = await timed(stats, op, client.get("/api/history", params=params, headers=auth))
+            cursor = page.json()["next_cursor"] if page else None
+        elif op == "insights":
+            await timed(stats, op, client.get("/api/insights", headers=auth))
+        elif op == "batch":
+            rows = rng.randint(20, 50)
+            files = {"file": ("reviews.csv", small_csv(rng, rows), "text/csv")}
+            call = client.post("/api/batch", files=files, headers=auth)
+            if await timed(stats, op, call, expect=201):
+                stats.rows += rows
+        else:
+            texts = [words(rng) for _ in range(rng.randint(1, 3))]
+            await gradio_call(client, stats, op, texts, token)
+        if think:
+            await asyncio.sleep(rng.expovariate(1 / think))
+
+
+async def burst(client: httpx.AsyncClient, stats: Stats, calls: int) -> None:
+    """`calls` Gradio predictions at the same instant, more than the queue holds."""
+    account = {"username": f"burst_{uuid.uuid4().hex[:12]}", "password": PASSWORD}
+    await client.post("/api/auth/register", json=account)
+    token = (await client.post("/api/auth/token", data=account)).json()["access_token"]
+    rng = random.Random(0)
+    texts = [words(rng, 20, 40) for _ in range(20)]
+
+    await asyncio.gather(*(gradio_call(client, stats, "burst", texts, token) for _ in range(calls)))
+
+
+def percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+
+
+def report(stats: Stats, seconds: float, args: argparse.Namespace, backend: str) -> None:
+    total = sum(len(v) for v in stats.latency.values())
+    print(
+        f"\n{args.users} users, {seconds:.0f} s, {backend}; then a burst of {args.burst} "
+        "Gradio calls\n"
+    )
+    print("| Operation | Calls | Failed | p50 ms | p95 ms | p99 ms |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for op in sorted(stats.latency):
+        ms = [s * 1000 for s in stats.latency[op]]
+        print(
+            f"| {op} | {len(ms):,} | {stats.failures[op]:,} | {percentile(ms, 50):,.0f} "
+            f"| {percentile(ms, 95):,.0f} | {percentile(ms, 99):,.0f} |"
+        )
+    main_calls = (
+        total
+        - len(stats.latency.get("burst_busy", []))
+        - len(stats.latency.get("burst_served", []))
+    )
+    print(f"\nRequests: {total:,} ({main_calls / seconds:,.1f}/s during the timed run)")
+    rate = stats.timed_rows / seconds
+    print(f"Texts scored: {stats.timed_rows:,} in the timed run ({rate:,.1f} rows/s)")
+    print(
+        "By status: "
+        + ", ".join(f"{s or 'no reply'}: {n:,}" for s, n in sorted(stats.statuses.items()))
+    )
+    print(f"Busy replies (Gradio queue full, HTTP 503): {stats.busy:,} {stats.busy_reply}")
+    print(f"Server errors (5xx other than busy, or no reply): {stats.server_errors:,}")
+    for op, example in sorted(stats.examples.items()):
+        print(f"  first {op} failure: {example}")
+    print(f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def on_server(server_url: str, statement: str) -> None:
+    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(statement))
+    admin.dispose()
+
+
+def start_server(
+    args: argparse.Namespace, work: Path, database: str | None
+) -> tuple[subprocess.Popen[bytes], str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DATA_DIR": str(work / "data"),
+        "SECRET_KEY": "load-" + "k" * 40,
+        "PORT": str(port),
+        "HOST": "127.0.0.1",
+        "LOG_LEVEL": "WARNING",
+        "MODEL_CACHE_DIR": str(args.model_cache),
+        # Every simulated user registers from 127.0.0.1.
+        "REGISTRATIONS_PER_IP": "10000",
+    }
+    if database:
+        env["DATABASE_URL"] = database
+    log = (work / "server.log").open("wb")
+    server = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 600
+    while True:
+        try:
+            if httpx.get(f"{base}/healthz").status_code == 200:
+                return server, base
+        except httpx.TransportError:
+            pass
+        if server.poll() is not None or time.monotonic() > deadline:
+            server.kill()
+            raise SystemExit("the server did not start:\n" + (work / "server.log").read_text())
+        time.sleep(0.5)
+
+
+async def drive(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
+    stats = Stats()
+    limits = httpx.Limits(max_connections=args.users + args.burst + 10)
+    async with httpx.AsyncClient(base_url=base, timeout=args.timeout, limits=limits) as client:
+        start = time.monotonic()
+        deadline = start + args.duration
+        await asyncio.gather(
+            *(user(client, stats, deadline, seed, args.think) for seed in range(args.users))
+        )
+        seconds = time.monotonic() - start
+        stats.timed_rows = stats.rows
+        if args.burst:
+            await burst(client, stats, args.burst)
+    return stats, seconds
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=50, help="simulated users at once")
+    parser.add_argument("--duration", type=float, default=120, help="seconds of load")
+    parser.add_argument("--think", type=float, default=0.0, help="mean pause between calls (s)")
+    parser.add_argument(
+        "--burst", type=int, default=200, help="Gradio calls fired at once at the end (0: none)"
+    )
+    parser.add_argument("--timeout", type=float, default=120, help="per request, seconds")
+    parser.add_argument(
+        "--database-url", help="a PostgreSQL server URL; a fresh database is made and dropped"
+    )
+    parser.add_argument(
+        "--model-cache",
+        type=Path,
+        default=Path.home() / ".cache" / "sentiscope-bench-models",
+        help="where the exported ONNX model is kept between runs",
+    )
+    args = parser.parse_args()
+    database, name = None, f"sentiscope_load_{uuid.uuid4().hex[:8]}"
+    if args.database_url:
+        on_server(args.database_url, f'CREATE DATABASE "{name}"')
+        database = make_url(args.database_url).set(database=name).render_as_string(False)
+    backend = "PostgreSQL" if database else "SQLite"
+    with tempfile.TemporaryDirectory(prefix="sentiscope-load-") as work:
+        server, base = start_server(args, Path(work), database)
+        try:
+            stats, seconds = asyncio.run(drive(args, base))
+        finally:
+            server.terminate()
+            server.wait(timeout=30)
+            if database:
+                on_server(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        report(stats, seconds, args, backend)
+        if stats.server_errors:
+            log = (Path(work) / "server.log").read_text(errors="replace")
+            print("\nServer log (last 3,000 characters):\n" + log[-3000:])
+    return 1 if stats.server_errors else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
