@@ -401,3 +401,21 @@ def test_a_statement_over_the_timeout_is_cancelled_with_a_clear_error(
             assert session.execute(text("SELECT 1")).scalar_one() == 1
     finally:
         db.dispose()
+
+
+def test_a_full_pool_answers_busy_instead_of_queueing(cluster: Cluster, tmp_path: Path) -> None:
+    cluster.execute("CREATE DATABASE crowded")
+    db = open_database(make_settings(cluster.url("crowded"), tmp_path, DB_POOL_SIZE=1))
+    held = [db.engine.connect() for _ in range(3)]  # pool_size 1 + 2 overflow: all taken
+    try:
+        started = time.monotonic()
+        with pytest.raises(DatabaseUnavailable) as raised, db.session_scope() as session:
+            session.execute(text("SELECT 1"))
+        seconds = time.monotonic() - started
+        assert "Every database connection is busy" in raised.value.message
+        print(f"a request with no free connection answered after {seconds:.2f} s")
+        assert seconds < LIMIT_S
+    finally:
+        for connection in held:
+            connection.close()
+        db.dispose()
