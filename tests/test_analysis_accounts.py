@@ -64,7 +64,7 @@ def test_deleting_an_account_removes_all_its_data_and_keeps_others(services: Ser
         assert session.get(User, alice) is None
         assert not session.scalars(select(Prediction).where(Prediction.user_id == alice)).all()
         assert not session.scalars(select(ApiToken).where(ApiToken.user_id == alice)).all()
-        events = session.scalars(select(AuthEvent).where(AuthEvent.event == "account_delete"))
+        events = session.scalars(select(AuthEvent).where(AuthEvent.event == "user_deleted"))
         assert events.all()
     for token in (alice_token, personal):
         with pytest.raises(InvalidToken):
@@ -104,4 +104,4 @@ def test_only_admins_see_the_overview(services: Services) -> None:
     admin = type(account)(account.id, account.username, True, account.created_at)
     overview = services.admin.overview(admin)
     assert {u.username: u.predictions for u in overview.users}[account.username] == 2
-    assert any(e.event == "login_success" for e in overview.events)
+    assert any(e.event == "authn_login_success" for e in overview.events)

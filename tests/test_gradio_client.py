@@ -28,7 +28,7 @@ def test_register_and_login_through_gradio(gradio: Client, services: Services) -
     assert services.accounts.authenticate(token).username == username
     with services.db.session_scope() as session:
         events = [row.event for row in auth_events.for_username(session, username)]
-    assert sorted(events) == ["login_success", "register"]
+    assert sorted(events) == ["authn_login_success", "user_created"]
 
 
 def test_wrong_password_is_shown_as_an_error(gradio: Client) -> None:
