@@ -7,7 +7,7 @@ import hmac
 
 import gradio as gr
 
-from errors import AppError
+from errors import AppError, AuthError
 from services import Services
 from ui import account, admin, analyze, api, batch, history, insights
 
@@ -45,11 +45,17 @@ def build_ui(services: Services) -> gr.Blocks:
         api.build(services)
 
         def restore(saved: str | None) -> str | None:
-            """Log back in after a refresh unless the token expired or was logged out."""
+            """Log back in after a refresh unless the token expired or was logged out.
+
+            Only a token that no longer holds is forgotten: with the database briefly
+            away the user stays logged in and the next action says to try again.
+            """
             try:
                 services.accounts.authenticate(saved)
-            except AppError:
+            except AuthError:
                 return None
+            except AppError:
+                return saved
             return saved
 
         blocks.load(restore, remembered, session, api_visibility="private")

@@ -133,7 +133,8 @@ def build(services: Services, session: gr.State) -> None:
         ) -> dict[Any, Any]:
             """Delete the ticked rows (only ever the caller's own)."""
             account = current_account(services, token, request)
-            removed = history.delete(account.id, [int(i) for i in ids or []])
+            with shown_to_user():
+                removed = history.delete(account.id, [int(i) for i in ids or []])
             result = show(token, [], request, *values)
             result[status] = f"Deleted {removed} predictions. " + result[status]
             return result
@@ -141,7 +142,8 @@ def build(services: Services, session: gr.State) -> None:
         def delete_everything(token: str | None, request: gr.Request, *values: Any):
             """Delete the caller's whole history, after the confirmation step."""
             account = current_account(services, token, request)
-            removed = history.delete_all(account.id)
+            with shown_to_user():
+                removed = history.delete_all(account.id)
             result = show(token, [], request, *values)
             result[status] = f"Deleted all {removed} predictions."
             result[confirm_row] = gr.Row(visible=False)

@@ -75,7 +75,8 @@ def build(services: Services, session: gr.State) -> None:
             account = services.accounts.authenticate(token)
         except AuthError:
             return {secret: "", table: tokens_frame([])}
-        return {secret: "", table: tokens_frame(tokens.list(account.id))}
+        with shown_to_user():
+            return {secret: "", table: tokens_frame(tokens.list(account.id))}
 
     private: dict[str, Any] = {"api_visibility": "private"}
     create.click(create_token, [session, name], [secret, name, table], **private)
