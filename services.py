@@ -152,6 +152,7 @@ def build_services(
         ),
         counters=counters,
     )
+    accounts.after_delete.append(services.batches.remove_results_of)
     services.batches.remove_orphaned_results()
     return services
 

@@ -29,6 +29,10 @@ class PasswordChangeRequest(BaseModel):
     new_password: str = Field(max_length=1024)
 
 
+class AccountDeleteRequest(BaseModel):
+    password: str = Field(max_length=1024, description="The account's password, to confirm.")
+
+
 class AccountOut(BaseModel):
     id: int
     username: str
@@ -152,6 +156,21 @@ def change_password(
         token, body.current_password, body.new_password, client
     )
     return TokenOut.of(issued)
+
+
+@router.post("/delete-account", status_code=204, response_class=Response, responses=ERRORS)
+def delete_account(
+    body: AccountDeleteRequest,
+    services: ServicesDep,
+    token: AuthenticatedToken,
+    client: ClientDep,
+) -> Response:
+    """Delete this account and all its data (history, batches and their files, API tokens).
+
+    The password confirms it; a wrong one counts as a failed login. Cannot be undone.
+    """
+    services.accounts.delete_account(token, body.password, client)
+    return Response(status_code=204)
 
 
 @router.post("/2fa/setup", response_model=TwoFactorSetupOut, responses=_STATE_ERRORS)

@@ -11,6 +11,7 @@ import logging
 import math
 import re
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -123,6 +124,8 @@ class AccountService:
         self._throttle = throttle or LoginThrottle(clock=clock)
         # Without a box (tools that never log in), 2FA secrets would not survive a restart.
         self._mfa = TwoFactor(secret_box or SecretBox.ephemeral(), clock)
+        # Run with the user id once an account is gone (its files beside the database).
+        self.after_delete: list[Callable[[int], None]] = []
 
     def register(
         self,
@@ -356,9 +359,11 @@ class AccountService:
         failure: AppError | None = None
         with self._db.session_scope() as session:
             user = self._token_user(session, token)
+            self._refuse_while_locked(user.username, client)
             if not self._hasher.verify(current_password, user.password_hash).ok:
                 failure = InvalidCredentials("The current password is incorrect. Try again.")
                 self._event(session, PASSWORD_CHANGE_FAIL, user.username, user.id, client)
+                self._login_failed(session, user.username, user.id, client)
             else:
                 new_hash = self._hasher.hash(validate_password(new_password, user.username))
                 user.password_hash = new_hash
@@ -380,15 +385,22 @@ class AccountService:
         failure: AppError | None = None
         with self._db.session_scope() as session:
             user = self._token_user(session, token)
+            self._refuse_while_locked(user.username, client)
             if not self._hasher.verify(password, user.password_hash).ok:
                 failure = InvalidCredentials("The password is incorrect; the account was kept.")
                 self._event(session, USER_DELETE_FAIL, user.username, user.id, client)
+                self._login_failed(session, user.username, user.id, client)
             else:
                 self._event(session, USER_DELETED, user.username, None, client)
                 users.delete(session, user)
         if failure is not None:
             raise failure
         logger.info("Deleted user id=%d and all their data", user.id)
+        for hook in self.after_delete:
+            try:
+                hook(user.id)
+            except OSError:  # the files stay until the next start-up's sweep
+                logger.exception("Clean-up after deleting user id=%d failed", user.id)
 
     def ensure_admin(self, username: str, password: str) -> None:
         """Create the bootstrap admin if missing, or make the existing user an admin."""
@@ -418,6 +430,12 @@ class AccountService:
                 "minute(s).",
                 retry_after=verdict.retry_after,
             )
+
+    def _refuse_while_locked(self, username: str, client: ClientInfo | None) -> None:
+        """A password re-check (change, delete) is a login attempt: same limits, same lock."""
+        blocked = self._throttle.check_login(username, client.ip if client else None)
+        if blocked.blocked:
+            raise self._too_many_logins(blocked)
 
     def _login_failed(
         self, session: Session, username: str, user_id: int | None, client: ClientInfo | None

@@ -7,6 +7,7 @@ import logging
 import pytest
 from fastapi.testclient import TestClient
 
+from services import Services
 from tests.helpers import PASSWORD, api_login, bearer, new_username
 
 
@@ -164,3 +165,57 @@ def test_openapi_offers_the_password_flow_for_the_authorize_button(client: TestC
     assert docs.status_code == 200
     assert "cdn" not in docs.text  # works offline: the assets are served locally
     assert client.get("/docs-assets/swagger-ui-bundle.js").status_code == 200
+
+
+def test_deleting_the_account_takes_its_data_and_files(
+    client: TestClient, services: Services
+) -> None:
+    username = new_username()
+    register(client, username)
+    token = api_login(client, username)
+    upload = {"file": ("mine.csv", b"text\nlovely\nawful\n", "text/csv")}
+    batch = client.post("/api/batch", headers=bearer(token), files=upload)
+    assert batch.status_code == 201, batch.text
+    user_id = client.get("/api/auth/me", headers=bearer(token)).json()["id"]
+    results = services.batches.results_file(user_id, batch.json()["batch_id"])
+
+    wrong = client.post(
+        "/api/auth/delete-account", json={"password": "not the password"}, headers=bearer(token)
+    )
+    assert wrong.status_code == 401
+    assert wrong.json()["error"]["code"] == "invalid_credentials"
+    assert results.exists()
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
+
+    deleted = client.post(
+        "/api/auth/delete-account", json={"password": PASSWORD}, headers=bearer(token)
+    )
+    assert deleted.status_code == 204
+    assert not results.exists()
+    assert client.get("/api/auth/me", headers=bearer(token)).status_code == 401
+    login = client.post("/api/auth/token", data={"username": username, "password": PASSWORD})
+    assert login.status_code == 401
+
+
+def test_a_stolen_token_cannot_guess_the_password_through_change_or_delete(
+    client: TestClient,
+) -> None:
+    """Wrong passwords on change and delete count as failed logins (10 per 15 min)."""
+    username = new_username()
+    register(client, username)
+    token = api_login(client, username)
+    codes = []
+    for i in range(12):
+        if i % 2:
+            body = {"current_password": f"guess {i}", "new_password": "a new passphrase"}
+            response = client.post("/api/auth/password", json=body, headers=bearer(token))
+        else:
+            body = {"password": f"guess {i}"}
+            response = client.post("/api/auth/delete-account", json=body, headers=bearer(token))
+        codes.append(response.status_code)
+    assert codes == [401] * 10 + [429] * 2
+    right = client.post(
+        "/api/auth/delete-account", json={"password": PASSWORD}, headers=bearer(token)
+    )
+    assert right.status_code == 429  # even the right password waits out the lock
+    assert "Retry-After" in right.headers
