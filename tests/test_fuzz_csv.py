@@ -144,13 +144,14 @@ def nonblank(rows: list[list[str]]) -> list[list[str]]:
 
 
 def cell_text(encoding: str) -> st.SearchStrategy[str]:
-    specials = ",;\t|\"\r\n 'é"
+    """Delimiters, quotes, line breaks and spaces between a few letters; or any text."""
+    specials = st.text(alphabet=",;\t|\"\r\n 'abé", max_size=40)
     if encoding == "cp1252":
-        return st.text(alphabet=CP1252 + specials, max_size=40)
+        return specials | st.text(alphabet=CP1252, max_size=40)
     # NUL is refused on purpose; \x1e is the one-column sentinel delimiter, which a text
     # cannot contain yet (the xfail test at the end).
-    others = st.characters(exclude_categories=["Cs"], exclude_characters="\x00\x1e")
-    return st.text(alphabet=st.sampled_from(specials + "😀\ufeff") | others, max_size=40)
+    chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00\x1e")
+    return specials | st.text(chars | st.sampled_from("😀\ufeff"), max_size=40)
 
 
 NAME = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_0123456789", min_size=1, max_size=12)
@@ -175,6 +176,10 @@ def tables(draw: st.DrawFn) -> Table:
     delimiter = "\x1e" if width == 1 else draw(st.sampled_from([",", ";", "\t", "|"]))
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
     terminator = draw(st.sampled_from(["\r\n", "\n"]))
+    if terminator == "\n" and any("\r" in cell for row in rows for cell in row):
+        # Python's writer leaves a lone \r unquoted under a \n terminator, and a lone CR
+        # outside quotes is a classic-Mac line end, which the reader misreads (xfail below).
+        quoting = csv.QUOTE_ALL
     out = io.StringIO()
     # A one-column file has no delimiter; the writer still needs one it will never meet.
     writer = csv.writer(
@@ -183,8 +188,7 @@ def tables(draw: st.DrawFn) -> Table:
     writer.writerow(header)
     writer.writerows(rows)
     text = out.getvalue()
-    # Python's writer leaves a lone \r unquoted under a \n terminator; no reader can
-    # tell that from a line break, so only files the stdlib reads back as written count.
+    # Only files the stdlib reads back as written count.
     back = csv.reader(io.StringIO(text, newline=""), delimiter=writer.dialect.delimiter)
     assume([r for r in back if any(c.strip() for c in r)] == [header, *nonblank(rows)])
     if encoding == "utf-16-be-bom":
@@ -226,3 +230,15 @@ def test_fuzz_csv_one_column_text_may_contain_a_record_separator(scratch: Path) 
     result = read(scratch, b"text\nfirst review\nsecond\x1ereview\n")
     assert isinstance(result, CsvInfo), result
     assert result.rows == 2
+
+
+@pytest.mark.xfail(
+    strict=True,
+    reason="batch/ingest.py sniff_delimiter parses its sample with io.StringIO(sample) "
+    "instead of newline='', so csv rejects a lone CR and every delimiter is skipped: a "
+    "file with classic-Mac line ends (Excel for Mac 'CSV (Macintosh)') becomes one column",
+)
+def test_fuzz_csv_mac_line_ends_keep_their_columns(scratch: Path) -> None:
+    result = read(scratch, b"id,review\r1,great food\r2,awful service\r")
+    assert isinstance(result, CsvInfo), result
+    assert result.columns == ["id", "review"]
