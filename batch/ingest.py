@@ -145,11 +145,13 @@ def _open_text(path: Path, encoding: str) -> IO[str]:
 
 def sniff_delimiter(sample: str) -> str:
     """The delimiter that splits the header and the sample rows most consistently."""
-    complete = sample[: sample.rfind("\n") + 1] or sample
+    # Cut at the last line end (LF, CRLF or a classic-Mac CR) so no row is half read.
+    complete = sample[: max(sample.rfind("\n"), sample.rfind("\r")) + 1] or sample
     best, best_key = ONE_COLUMN, (0.0, 0)
     for delimiter in DELIMITERS:
         try:
-            rows = [r for r in csv.reader(io.StringIO(complete), delimiter=delimiter) if r]
+            lines = io.StringIO(complete, newline="")
+            rows = [r for r in csv.reader(lines, delimiter=delimiter) if r]
         except csv.Error:
             continue
         if not rows or len(rows[0]) < 2:
@@ -217,6 +219,7 @@ class _Records:
 
     def __init__(self, handle: IO[str], delimiter: str) -> None:
         self._reader = csv.reader(handle, delimiter=delimiter, strict=True)
+        self._one_column = delimiter == ONE_COLUMN
         self.width = 0
 
     def __iter__(self) -> Iterator[tuple[int, list[str]]]:
@@ -235,6 +238,8 @@ class _Records:
                     "UTF-8 and upload it again.",
                     line=reader.line_num + 1,
                 ) from None
+            if self._one_column and len(cells) > 1:
+                cells = [ONE_COLUMN.join(cells)]  # the stand-in delimiter is text here
             if any(cell.strip() for cell in cells):
                 yield start, cells
 

@@ -148,9 +148,8 @@ def cell_text(encoding: str) -> st.SearchStrategy[str]:
     specials = st.text(alphabet=",;\t|\"\r\n 'abé", max_size=40)
     if encoding == "cp1252":
         return specials | st.text(alphabet=CP1252, max_size=40)
-    # NUL is refused on purpose; \x1e is the one-column sentinel delimiter, which a text
-    # cannot contain yet (the xfail test at the end).
-    chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00\x1e")
+    # NUL is refused on purpose; \x1e (the one-column reader's stand-in delimiter) may appear.
+    chars = st.characters(exclude_categories=["Cs"], exclude_characters="\x00")
     return specials | st.text(chars | st.sampled_from("😀\ufeff"), max_size=40)
 
 
@@ -175,10 +174,10 @@ def tables(draw: st.DrawFn) -> Table:
     rows = draw(st.lists(st.lists(cells, min_size=width, max_size=width), min_size=1, max_size=15))
     delimiter = "\x1e" if width == 1 else draw(st.sampled_from([",", ";", "\t", "|"]))
     quoting = draw(st.sampled_from([csv.QUOTE_MINIMAL, csv.QUOTE_ALL, csv.QUOTE_NONNUMERIC]))
-    terminator = draw(st.sampled_from(["\r\n", "\n"]))
-    if terminator == "\n" and any("\r" in cell for row in rows for cell in row):
-        # Python's writer leaves a lone \r unquoted under a \n terminator, and a lone CR
-        # outside quotes is a classic-Mac line end, which the reader misreads (xfail below).
+    terminator = draw(st.sampled_from(["\r\n", "\n", "\r"]))  # \r: Excel for Mac's CSV
+    if terminator != "\r\n" and any(c in cell for row in rows for cell in row for c in "\r\n"):
+        # Python's writer may leave a lone line-end character unquoted when it is not the
+        # terminator, and outside quotes that is a line end for every reader.
         quoting = csv.QUOTE_ALL
     out = io.StringIO()
     # A one-column file has no delimiter; the writer still needs one it will never meet.
@@ -221,23 +220,12 @@ def test_fuzz_csv_written_files_round_trip(scratch: Path, table: Table) -> None:
     assert [r.text for r in rows] == [t[: LIMITS.max_chars] if t.strip() else "" for t in texts]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch/ingest.py reads a one-column file with U+001E as its delimiter, so a "
-    "text containing that character splits into two fields and the file is refused",
-)
 def test_fuzz_csv_one_column_text_may_contain_a_record_separator(scratch: Path) -> None:
     result = read(scratch, b"text\nfirst review\nsecond\x1ereview\n")
     assert isinstance(result, CsvInfo), result
     assert result.rows == 2
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="batch/ingest.py sniff_delimiter parses its sample with io.StringIO(sample) "
-    "instead of newline='', so csv rejects a lone CR and every delimiter is skipped: a "
-    "file with classic-Mac line ends (Excel for Mac 'CSV (Macintosh)') becomes one column",
-)
 def test_fuzz_csv_mac_line_ends_keep_their_columns(scratch: Path) -> None:
     result = read(scratch, b"id,review\r1,great food\r2,awful service\r")
     assert isinstance(result, CsvInfo), result
