@@ -146,16 +146,21 @@ class AdminService:
 
         Raises PermissionDenied unless `account` is an admin.
         """
+        return Overview(
+            self.users(account), self.events(account, EventFilters(), limit=events).rows
+        )
+
+    def users(self, account: Account) -> list[UserUsage]:
+        """Every user with their prediction count. Raises PermissionDenied for non-admins."""
         _require_admin(account)
         with self._db.session_scope() as session:
             usage = predictions.count_by_user(session)
-            rows = [
+            return [
                 UserUsage(
                     u.id, u.username, u.is_admin, u.disabled, u.created_at, usage.get(u.id, 0)
                 )
                 for u in users.all_users(session)
             ]
-        return Overview(rows, self.events(account, EventFilters(), limit=events).rows)
 
     def events(
         self, account: Account, filters: EventFilters, *, offset: int = 0, limit: int = 50

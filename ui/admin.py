@@ -91,9 +91,9 @@ def build(services: Services, session: gr.State) -> None:
                 )
                 page = admin.events(account, picked, offset=max(start, 0), limit=PAGE_SIZE)
                 names = admin.event_names(account)
-                overview = admin.overview(account, events=1)
+                listed = admin.users(account)
             return {
-                users: users_frame(overview.users),
+                users: users_frame(listed),
                 event: gr.Dropdown(choices=[ANY, *names], value=chosen or ANY),
                 status: page.describe(),
                 events: events_frame(page),
