@@ -12,7 +12,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.deps import AuthenticatedToken, ClientDep, CurrentAccount, ServicesDep
-from api.schemas import ERRORS, ErrorResponse
+from api.schemas import ERRORS, THROTTLED, ErrorResponse
 from auth.service import Account
 from auth.tokens import IssuedToken
 
@@ -88,14 +88,14 @@ _STATE_ERRORS: dict[int | str, dict[str, object]] = {**ERRORS, 409: {"model": Er
     "/register",
     status_code=201,
     response_model=AccountOut,
-    responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}},
+    responses={409: {"model": ErrorResponse}, 422: {"model": ErrorResponse}, 429: THROTTLED[429]},
 )
 def register(body: RegisterRequest, services: ServicesDep, client: ClientDep) -> AccountOut:
     """Create an account (username 3-32 of letters, digits, `._-`; password 8-128 chars)."""
     return AccountOut.of(services.accounts.register(body.username, body.password, client))
 
 
-@router.post("/token", response_model=TokenOut, responses=ERRORS)
+@router.post("/token", response_model=TokenOut, responses=THROTTLED)
 def token(
     form: Annotated[OAuth2PasswordRequestForm, Depends()],
     services: ServicesDep,
@@ -144,7 +144,7 @@ def logout_all(services: ServicesDep, token: AuthenticatedToken, client: ClientD
     return Response(status_code=204)
 
 
-@router.post("/password", response_model=TokenOut, responses=ERRORS)
+@router.post("/password", response_model=TokenOut, responses=THROTTLED)
 def change_password(
     body: PasswordChangeRequest,
     services: ServicesDep,
@@ -158,7 +158,7 @@ def change_password(
     return TokenOut.of(issued)
 
 
-@router.post("/delete-account", status_code=204, response_class=Response, responses=ERRORS)
+@router.post("/delete-account", status_code=204, response_class=Response, responses=THROTTLED)
 def delete_account(
     body: AccountDeleteRequest,
     services: ServicesDep,
@@ -192,7 +192,12 @@ def two_factor_confirm(
     return RecoveryCodesOut(recovery_codes=codes)
 
 
-@router.post("/2fa/disable", status_code=204, response_class=Response, responses=_STATE_ERRORS)
+@router.post(
+    "/2fa/disable",
+    status_code=204,
+    response_class=Response,
+    responses={**_STATE_ERRORS, 429: THROTTLED[429]},
+)
 def two_factor_disable(
     body: TwoFactorDisableRequest,
     services: ServicesDep,

@@ -80,6 +80,13 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
 
 async def _http_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, StarletteHTTPException)
+    if exc.status_code == 400:  # FastAPI could not parse the body (not UTF-8, broken form)
+        return error_response(
+            422,
+            InvalidInput.code,
+            f"The request body could not be read ({exc.detail}). Send JSON encoded as UTF-8, "
+            "or a well-formed multipart form for uploads.",
+        )
     code = _HTTP_CODES.get(exc.status_code, "http_error")
     return error_response(exc.status_code, code, str(exc.detail), dict(exc.headers or {}))
 

@@ -19,3 +19,10 @@ ERRORS: dict[int | str, dict[str, object]] = {
     403: {"model": ErrorResponse},
     422: {"model": ErrorResponse},
 }
+
+# Routes that check a password count failures and answer 429 (with Retry-After) past the
+# limits in auth/throttle.py.
+THROTTLED: dict[int | str, dict[str, object]] = {
+    **ERRORS,
+    429: {"model": ErrorResponse, "description": "Too many failed attempts; see Retry-After."},
+}

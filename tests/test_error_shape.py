@@ -41,6 +41,13 @@ def assert_error_shape(response, status: int, code: str) -> None:  # type: ignor
             "invalid_credentials",
         ),
         ("POST", "/api/auth/token", {}, 422, "invalid_input"),
+        (
+            "POST",
+            "/api/auth/register",
+            {"content": b"\xff", "headers": {"Content-Type": "application/json"}},
+            422,
+            "invalid_input",
+        ),
         ("GET", "/api/auth/register", {}, 405, "method_not_allowed"),
     ],
 )
