@@ -7,7 +7,7 @@ import binascii
 from datetime import UTC, date, datetime, time, timedelta
 
 from errors import InvalidInput
-from storage.models import LABELS, SOURCES
+from storage.models import LABELS, SOURCES, as_row_id
 from storage.predictions import Cursor, HistoryFilters
 
 SEARCH_MAX = 200
@@ -57,10 +57,12 @@ def make_filters(
         raise InvalidInput("The 'from' date is after the 'to' date; swap them.")
     if isinstance(batch_id, str):
         batch_id = batch_id.strip() or None
-    try:
-        batch = int(batch_id) if batch_id is not None else None
-    except ValueError:
-        raise InvalidInput(f"The batch {batch_id!r} is not a batch number.") from None
+    batch = as_row_id(batch_id) if batch_id is not None else None
+    if batch_id is not None and batch is None:
+        raise InvalidInput(
+            f"The batch {batch_id!r} is not a batch number; use the number the Batch tab "
+            "showed (1 or more)."
+        )
     search = (search or "").strip() or None
     if search and len(search) > SEARCH_MAX:
         raise InvalidInput(f"Search for at most {SEARCH_MAX} characters.")
@@ -88,9 +90,10 @@ def decode_cursor(value: str | None) -> Cursor | None:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         created, _, row_id = raw.partition("|")
         when = datetime.fromisoformat(created)
-        if when.tzinfo is None:
+        last_id = as_row_id(row_id)
+        if when.tzinfo is None or last_id is None:
             raise ValueError
-        return when, int(row_id)
+        return when, last_id
     except (ValueError, UnicodeDecodeError, binascii.Error):
         raise InvalidInput(
             "The paging cursor is not valid; start again without one and use the "

@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from analysis.admin import EVENTS_PAGE_MAX, FILTER_MAX, EventRow, make_event_filters
 from api.deps import CurrentAccount, ServicesDep
 from api.schemas import ERRORS
+from storage.models import MAX_ID
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
@@ -55,7 +56,7 @@ def auth_events(
     ] = None,
     since: Annotated[date | None, Query(description="From this UTC day (inclusive).")] = None,
     until: Annotated[date | None, Query(description="To this UTC day (inclusive).")] = None,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: Annotated[int, Query(ge=0, le=MAX_ID)] = 0,
     limit: Annotated[int, Query(ge=1, le=EVENTS_PAGE_MAX)] = 50,
 ) -> AuthEventPageOut:
     """Auth events, newest first, with the total matching (administrators only: else 403)."""

@@ -13,6 +13,7 @@ from api.deps import CurrentAccount, ServicesDep
 from api.schemas import ERRORS, ErrorResponse
 from batch.service import BatchService, BatchStatus
 from errors import CsvFormatError, NotFound
+from storage.models import as_row_id
 
 router = APIRouter(prefix="/api/batch", tags=["batch"])
 
@@ -110,9 +111,10 @@ def cancel_batch(job_id: str, account: CurrentAccount, services: ServicesDep) ->
 )
 def batch_results(batch_id: str, account: CurrentAccount, services: ServicesDep) -> FileResponse:
     """The input columns plus label, score, per-class probabilities and `truncated`."""
-    if not batch_id.isdigit():
+    number = as_row_id(batch_id)
+    if number is None:
         raise NotFound(f"You have no batch {batch_id}.")
-    path = services.batches.results_file(account.id, int(batch_id))
+    path = services.batches.results_file(account.id, number)
     status = services.batches.status(account.id, batch_id)
     name = f"{Path(status.filename).stem or 'batch'}-results.csv"
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=name)

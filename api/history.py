@@ -14,8 +14,9 @@ from analysis.filters import make_filters
 from analysis.history import PAGE_MAX, HistoryRow
 from api.deps import CurrentAccount, ServicesDep
 from api.predict import Probabilities
-from api.schemas import ERRORS, ErrorResponse
+from api.schemas import ERRORS, ErrorResponse, RowId
 from errors import NotFound
+from storage.models import MAX_ID
 from storage.predictions import HistoryFilters
 
 router = APIRouter(prefix="/api/history", tags=["history"])
@@ -24,7 +25,9 @@ router = APIRouter(prefix="/api/history", tags=["history"])
 def history_filters(
     label: Annotated[Literal["negative", "neutral", "positive"] | None, Query()] = None,
     source: Annotated[Literal["single", "batch", "api"] | None, Query()] = None,
-    batch_id: Annotated[int | None, Query(description="Only rows of this batch.")] = None,
+    batch_id: Annotated[
+        int | None, Query(ge=1, le=MAX_ID, description="Only rows of this batch.")
+    ] = None,
     since: Annotated[date | None, Query(description="From this UTC day (inclusive).")] = None,
     until: Annotated[date | None, Query(description="To this UTC day (inclusive).")] = None,
     search: Annotated[
@@ -108,7 +111,7 @@ def export_csv(account: CurrentAccount, services: ServicesDep, filters: Filters)
     response_class=Response,
     responses={404: {"model": ErrorResponse}, **ERRORS},
 )
-def delete_one(prediction_id: int, account: CurrentAccount, services: ServicesDep) -> Response:
+def delete_one(prediction_id: RowId, account: CurrentAccount, services: ServicesDep) -> Response:
     """Delete one of your predictions."""
     if not services.history.delete(account.id, [prediction_id]):
         raise NotFound(f"You have no prediction with id {prediction_id}.")

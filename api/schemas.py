@@ -1,8 +1,16 @@
-"""The error shape shared by every API route, for OpenAPI."""
+"""The error shape shared by every API route, for OpenAPI, and the row-id path parameter."""
 
 from __future__ import annotations
 
+from typing import Annotated
+
+from fastapi import Path
 from pydantic import BaseModel
+
+from storage.models import MAX_ID
+
+# An id in a path: a number the database can hold (a bigger one would find nothing anyway).
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
 
 
 class ErrorBody(BaseModel):

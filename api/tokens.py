@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentAccount, ServicesDep
-from api.schemas import ERRORS, ErrorResponse
+from api.schemas import ERRORS, ErrorResponse, RowId
 from auth.personal_tokens import NAME_MAX, TokenInfo
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
@@ -59,7 +59,7 @@ def create_token(body: TokenRequest, account: CurrentAccount, services: Services
     response_class=Response,
     responses={404: {"model": ErrorResponse}, **ERRORS},
 )
-def revoke_token(token_id: int, account: CurrentAccount, services: ServicesDep) -> Response:
+def revoke_token(token_id: RowId, account: CurrentAccount, services: ServicesDep) -> Response:
     """Revoke one of your tokens; it stops working at once."""
     services.personal_tokens.revoke(account.id, token_id)
     return Response(status_code=204)

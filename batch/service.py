@@ -27,7 +27,7 @@ from batch.ingest import CsvInfo, Limits, inspect, iter_chunks
 from errors import AppError, BatchCancelled, NotFound
 from storage import batches, predictions
 from storage.engine import Database
-from storage.models import LABELS
+from storage.models import LABELS, as_row_id
 
 if TYPE_CHECKING:
     from sentiment import SentimentModel
@@ -237,9 +237,10 @@ class BatchService:
 
     def status(self, user_id: int, batch_or_job_id: str) -> BatchStatus:
         """A recorded batch (numeric id) or a job; NotFound also for another user's."""
-        if batch_or_job_id.isdigit():
+        number = as_row_id(batch_or_job_id)
+        if number is not None:
             with self._db.session_scope() as session:
-                row = batches.get(session, user_id, int(batch_or_job_id))
+                row = batches.get(session, user_id, number)
                 if row is None:
                     raise NotFound(f"You have no batch {batch_or_job_id}.")
                 counts = {

@@ -30,6 +30,29 @@ BATCH_STATUSES = ("pending", "running", "done", "failed")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
+MAX_ID = 2**63 - 1  # the largest id SQLite's INTEGER and PostgreSQL's bigint can hold
+
+
+def as_row_id(value: object) -> int | None:
+    """`value` (an int, a whole float or a string of ASCII digits) as a row id in
+    1..MAX_ID, or None when it cannot be one: a lookup by it would find nothing, and
+    passing a larger number to SQLite raises OverflowError."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, float):
+        if not value.is_integer():  # NaN and infinities too
+            return None
+        value = int(value)
+    elif isinstance(value, str):
+        text = value.strip()
+        if not (text.isascii() and text.isdigit() and len(text) <= 19):
+            return None
+        value = int(text)
+    if not isinstance(value, int) or not 0 < value <= MAX_ID:
+        return None
+    return value
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 

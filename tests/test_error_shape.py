@@ -7,6 +7,8 @@ from fastapi.testclient import TestClient
 
 from api.errors import STATUS_BY_ERROR
 from errors import AppError
+from storage.models import as_row_id
+from tests.helpers import PASSWORD, api_login, bearer, new_username
 
 
 def assert_error_shape(response, status: int, code: str) -> None:  # type: ignore[no-untyped-def]
@@ -66,3 +68,58 @@ def test_every_domain_error_has_a_status_and_a_stable_code() -> None:
         assert any(base in STATUS_BY_ERROR for base in error.__mro__), error
         assert error.code not in codes or error.code == "app_error"
         codes.add(error.code)
+
+
+BEYOND_64_BITS = "9223372036854775808"  # 2**63: SQLite raised OverflowError, a 500
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "code"),
+    [
+        ("DELETE", f"/api/history/{BEYOND_64_BITS}", 422, "invalid_input"),
+        ("DELETE", f"/api/tokens/{BEYOND_64_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/history?batch_id={BEYOND_64_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/history/export.csv?batch_id={BEYOND_64_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/insights?batch_id={BEYOND_64_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/batch/{BEYOND_64_BITS}", 404, "not_found"),
+        ("GET", f"/api/batch/{BEYOND_64_BITS}/results.csv", 404, "not_found"),
+        ("GET", "/api/batch/%C2%B2", 404, "not_found"),  # '²': isdigit() but not int()
+        ("GET", "/api/batch/%C2%B2/results.csv", 404, "not_found"),
+        ("POST", f"/api/batch/{BEYOND_64_BITS}/cancel", 404, "not_found"),
+    ],
+)
+def test_ids_beyond_what_the_database_holds_are_refused_not_crashed_on(
+    client: TestClient, method: str, path: str, status: int, code: str
+) -> None:
+    """Found by the API fuzzer: DELETE /api/history/<2**63> answered 500."""
+    username = new_username()
+    client.post("/api/auth/register", json={"username": username, "password": PASSWORD})
+    token = api_login(client, username)
+    assert_error_shape(client.request(method, path, headers=bearer(token)), status, code)
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (1, 1),
+        ("42", 42),
+        (" 7 ", 7),
+        (3.0, 3),
+        (2**63 - 1, 2**63 - 1),
+        (2**63, None),
+        (BEYOND_64_BITS, None),
+        (0, None),
+        (-1, None),
+        ("-1", None),
+        ("²", None),
+        ("١٢", None),  # Arabic-Indic digits
+        (1.5, None),
+        (float("inf"), None),
+        (float("nan"), None),
+        (True, None),
+        (None, None),
+        ("", None),
+    ],
+)
+def test_as_row_id(value: object, expected: int | None) -> None:
+    assert as_row_id(value) == expected

@@ -10,6 +10,7 @@ import pandas as pd
 from auth.personal_tokens import TokenInfo
 from errors import AuthError
 from services import Services
+from storage.models import as_row_id
 from ui.common import current_account, shown_to_user
 
 COLUMNS = ["id", "name", "starts with", "created (UTC)", "last used (UTC)"]
@@ -65,8 +66,11 @@ def build(services: Services, session: gr.State) -> None:
     def revoke_token(token: str | None, token_id: float | None, request: gr.Request):
         """Revoke one of the caller's tokens."""
         account = current_account(services, token, request)
+        token_number = as_row_id(token_id)
+        if token_number is None:
+            raise gr.Error("Type the id of one of your tokens, as the table lists it.")
         with shown_to_user():
-            tokens.revoke(account.id, int(token_id or 0))
+            tokens.revoke(account.id, token_number)
         return {secret: "", table: tokens_frame(tokens.list(account.id))}
 
     def listed(token: str | None, request: gr.Request) -> dict[Any, Any]:
