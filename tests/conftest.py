@@ -20,6 +20,7 @@ from settings import Settings
 from tests.helpers import (
     PASSWORD,
     SECRET,
+    FakeClock,
     FreshDatabase,
     free_port,
     fresh_database,
@@ -153,6 +154,20 @@ def settings(database: FreshDatabase, tmp_path_factory: pytest.TempPathFactory) 
 @pytest.fixture(scope="module")
 def services(settings: Settings) -> Iterator[Services]:
     built = build_services(settings)
+    yield built
+    built.close()
+
+
+@pytest.fixture(scope="module")
+def clock() -> FakeClock:
+    """A clock this module moves by hand (two-factor codes, token expiry)."""
+    return FakeClock()
+
+
+@pytest.fixture(scope="module")
+def timed(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+    """Services on `clock`; a module serves its app on them by overriding `services`."""
+    built = build_services(settings, clock=clock)
     yield built
     built.close()
 

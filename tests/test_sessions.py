@@ -4,14 +4,10 @@ deleted; revoked token ids are forgotten once the token would have expired anywa
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
-import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 
-from services import Services, build_services
-from settings import Settings
+from services import Services
 from storage.models import RevokedToken, User
 from tests.helpers import PASSWORD, FakeClock, api_login, bearer, new_username
 
@@ -105,18 +101,6 @@ def test_deleting_an_account_ends_its_tokens_even_when_its_id_is_reused(
     if services.db.engine.dialect.name == "sqlite":
         assert new_id == old_id
     refused(client, token)
-
-
-@pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def timed(settings: Settings, clock: FakeClock) -> Iterator[Services]:
-    built = build_services(settings, clock=clock)
-    yield built
-    built.close()
 
 
 def revoked_rows(services: Services, user_id: int) -> int:

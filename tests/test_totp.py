@@ -3,7 +3,6 @@ login with a TOTP or recovery code, replay, drift, bad input, disabling, keys at
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pyotp
@@ -20,18 +19,6 @@ from storage.models import RecoveryCode, TotpCredential
 from tests.helpers import PASSWORD, SECRET, FakeClock, make_settings, new_username
 
 CLIENT = ClientInfo(ip="198.51.100.7", user_agent="pytest-totp")
-
-
-@pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def timed(settings: Settings, clock: FakeClock) -> Iterator[Services]:
-    built = build_services(settings, clock=clock)
-    yield built
-    built.close()
 
 
 @dataclass

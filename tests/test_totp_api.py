@@ -3,7 +3,6 @@ setup, confirm, login with `otp` (401 mfa_required without it), /me, disable."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from urllib.parse import unquote
 
 import pyotp
@@ -12,23 +11,15 @@ from fastapi.testclient import TestClient
 from gradio_client import Client
 
 from auth.totp import PERIOD
-from services import Services, build_services
-from settings import Settings
+from services import Services
 from storage import auth_events
 from tests.helpers import PASSWORD, FakeClock, api_login, bearer, new_username
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+def services(timed: Services) -> Services:
     """This module's app (client, live server) runs on the fixed clock."""
-    built = build_services(settings, clock=clock)
-    yield built
-    built.close()
+    return timed
 
 
 def code(secret: str, clock: FakeClock) -> str:

@@ -3,30 +3,20 @@ confirm, recovery codes shown once), logs out everywhere and logs in again with 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pyotp
 import pytest
 
 from auth.totp import PERIOD
-from services import Services, build_services
-from settings import Settings
+from services import Services
 from tests.helpers import PASSWORD, FakeClock, new_username
 
 pytestmark = pytest.mark.browser
 
 
 @pytest.fixture(scope="module")
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture(scope="module")
-def services(settings: Settings, clock: FakeClock) -> Iterator[Services]:
+def services(timed: Services) -> Services:
     """The live server of this module runs on the fixed clock."""
-    built = build_services(settings, clock=clock)
-    yield built
-    built.close()
+    return timed
 
 
 def test_two_factor_setup_and_login_in_the_browser(  # type: ignore[no-untyped-def]
