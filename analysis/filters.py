@@ -7,7 +7,7 @@ import binascii
 from datetime import UTC, date, datetime, time, timedelta
 
 from errors import InvalidInput
-from storage.models import LABELS, SOURCES, as_row_id
+from storage.models import LABELS, MAX_BIG_ID, SOURCES, as_row_id
 from storage.predictions import Cursor, HistoryFilters
 
 SEARCH_MAX = 200
@@ -90,7 +90,7 @@ def decode_cursor(value: str | None) -> Cursor | None:
         raw = base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode()
         created, _, row_id = raw.partition("|")
         when = datetime.fromisoformat(created)
-        last_id = as_row_id(row_id)
+        last_id = as_row_id(row_id, MAX_BIG_ID)
         if when.tzinfo is None or last_id is None:
             raise ValueError
         return when, last_id

@@ -14,7 +14,7 @@ from analysis.filters import make_filters
 from analysis.history import PAGE_MAX, HistoryRow
 from api.deps import CurrentAccount, ServicesDep
 from api.predict import Probabilities
-from api.schemas import ERRORS, ErrorResponse, RowId
+from api.schemas import ERRORS, BigRowId, ErrorResponse
 from errors import NotFound
 from storage.models import MAX_ID
 from storage.predictions import HistoryFilters
@@ -111,7 +111,7 @@ def export_csv(account: CurrentAccount, services: ServicesDep, filters: Filters)
     response_class=Response,
     responses={404: {"model": ErrorResponse}, **ERRORS},
 )
-def delete_one(prediction_id: RowId, account: CurrentAccount, services: ServicesDep) -> Response:
+def delete_one(prediction_id: BigRowId, account: CurrentAccount, services: ServicesDep) -> Response:
     """Delete one of your predictions."""
     if not services.history.delete(account.id, [prediction_id]):
         raise NotFound(f"You have no prediction with id {prediction_id}.")

@@ -7,10 +7,11 @@ from typing import Annotated
 from fastapi import Path
 from pydantic import BaseModel
 
-from storage.models import MAX_ID
+from storage.models import MAX_BIG_ID, MAX_ID
 
-# An id in a path: a number the database can hold (a bigger one would find nothing anyway).
-RowId = Annotated[int, Path(ge=1, le=MAX_ID)]
+# Ids in a path: numbers their column can hold (a bigger one would find nothing anyway).
+RowId = Annotated[int, Path(ge=1, le=MAX_ID)]  # batches, API tokens
+BigRowId = Annotated[int, Path(ge=1, le=MAX_BIG_ID)]  # predictions
 
 
 class ErrorBody(BaseModel):

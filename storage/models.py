@@ -30,13 +30,16 @@ BATCH_STATUSES = ("pending", "running", "done", "failed")
 BigId = BigInteger().with_variant(Integer(), "sqlite")
 
 
-MAX_ID = 2**63 - 1  # the largest id SQLite's INTEGER and PostgreSQL's bigint can hold
+# The largest ids the columns hold: Integer keys (users, batches, API tokens) are 32-bit on
+# PostgreSQL, BigId keys (predictions, auth events) 64-bit. A larger number in a query is
+# an error there (and an OverflowError in SQLite past 64 bits), not "no such row".
+MAX_ID = 2**31 - 1
+MAX_BIG_ID = 2**63 - 1
 
 
-def as_row_id(value: object) -> int | None:
+def as_row_id(value: object, limit: int = MAX_ID) -> int | None:
     """`value` (an int, a whole float or a string of ASCII digits) as a row id in
-    1..MAX_ID, or None when it cannot be one: a lookup by it would find nothing, and
-    passing a larger number to SQLite raises OverflowError."""
+    1..`limit`, or None when it cannot be one (a lookup by it would find nothing)."""
     if isinstance(value, bool):
         return None
     if isinstance(value, float):
@@ -48,7 +51,7 @@ def as_row_id(value: object) -> int | None:
         if not (text.isascii() and text.isdigit() and len(text) <= 19):
             return None
         value = int(text)
-    if not isinstance(value, int) or not 0 < value <= MAX_ID:
+    if not isinstance(value, int) or not 0 < value <= limit:
         return None
     return value
 

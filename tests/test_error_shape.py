@@ -7,7 +7,7 @@ from fastapi.testclient import TestClient
 
 from api.errors import STATUS_BY_ERROR
 from errors import AppError
-from storage.models import as_row_id
+from storage.models import MAX_BIG_ID, as_row_id
 from tests.helpers import PASSWORD, api_login, bearer, new_username
 
 
@@ -71,18 +71,24 @@ def test_every_domain_error_has_a_status_and_a_stable_code() -> None:
 
 
 BEYOND_64_BITS = "9223372036854775808"  # 2**63: SQLite raised OverflowError, a 500
+BEYOND_32_BITS = "2147483648"  # 2**31: PostgreSQL's integer columns refused it, a 500
 
 
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
         ("DELETE", f"/api/history/{BEYOND_64_BITS}", 422, "invalid_input"),
+        ("DELETE", f"/api/history/{BEYOND_32_BITS}", 404, "not_found"),  # a bigint id: fits
         ("DELETE", f"/api/tokens/{BEYOND_64_BITS}", 422, "invalid_input"),
+        ("DELETE", f"/api/tokens/{BEYOND_32_BITS}", 422, "invalid_input"),
         ("GET", f"/api/history?batch_id={BEYOND_64_BITS}", 422, "invalid_input"),
-        ("GET", f"/api/history/export.csv?batch_id={BEYOND_64_BITS}", 422, "invalid_input"),
-        ("GET", f"/api/insights?batch_id={BEYOND_64_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/history?batch_id={BEYOND_32_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/history/export.csv?batch_id={BEYOND_32_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/insights?batch_id={BEYOND_32_BITS}", 422, "invalid_input"),
+        ("GET", f"/api/admin/auth-events?offset={BEYOND_32_BITS}", 422, "invalid_input"),
         ("GET", f"/api/batch/{BEYOND_64_BITS}", 404, "not_found"),
-        ("GET", f"/api/batch/{BEYOND_64_BITS}/results.csv", 404, "not_found"),
+        ("GET", f"/api/batch/{BEYOND_32_BITS}", 404, "not_found"),
+        ("GET", f"/api/batch/{BEYOND_32_BITS}/results.csv", 404, "not_found"),
         ("GET", "/api/batch/%C2%B2", 404, "not_found"),  # '²': isdigit() but not int()
         ("GET", "/api/batch/%C2%B2/results.csv", 404, "not_found"),
         ("POST", f"/api/batch/{BEYOND_64_BITS}/cancel", 404, "not_found"),
@@ -91,7 +97,8 @@ BEYOND_64_BITS = "9223372036854775808"  # 2**63: SQLite raised OverflowError, a 
 def test_ids_beyond_what_the_database_holds_are_refused_not_crashed_on(
     client: TestClient, method: str, path: str, status: int, code: str
 ) -> None:
-    """Found by the API fuzzer: DELETE /api/history/<2**63> answered 500."""
+    """Found by the API fuzzer: DELETE /api/history/<2**63> (SQLite) and
+    DELETE /api/tokens/<2**31> (PostgreSQL) answered 500."""
     username = new_username()
     client.post("/api/auth/register", json={"username": username, "password": PASSWORD})
     token = api_login(client, username)
@@ -105,8 +112,8 @@ def test_ids_beyond_what_the_database_holds_are_refused_not_crashed_on(
         ("42", 42),
         (" 7 ", 7),
         (3.0, 3),
-        (2**63 - 1, 2**63 - 1),
-        (2**63, None),
+        (2**31 - 1, 2**31 - 1),
+        (2**31, None),
         (BEYOND_64_BITS, None),
         (0, None),
         (-1, None),
@@ -123,3 +130,9 @@ def test_ids_beyond_what_the_database_holds_are_refused_not_crashed_on(
 )
 def test_as_row_id(value: object, expected: int | None) -> None:
     assert as_row_id(value) == expected
+
+
+def test_as_row_id_for_bigint_keys() -> None:
+    assert as_row_id(2**31, MAX_BIG_ID) == 2**31
+    assert as_row_id(str(MAX_BIG_ID), MAX_BIG_ID) == MAX_BIG_ID
+    assert as_row_id(BEYOND_64_BITS, MAX_BIG_ID) is None
