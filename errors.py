@@ -51,6 +51,18 @@ class BatchCancelled(Conflict):
     code = "batch_cancelled"
 
 
+class BatchFailed(AppError):
+    """A batch job failed while scoring or saving; nothing of it was saved."""
+
+    code = "batch_failed"
+
+
+class Gone(AppError):
+    """It existed but is no longer kept (e.g. a batch's files past BATCH_FILES_DAYS)."""
+
+    code = "gone"
+
+
 class AuthError(AppError):
     """Authentication failed; the message never says which part was wrong."""
 

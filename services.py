@@ -25,7 +25,10 @@ from auth.service import AccountService
 from auth.throttle import LoginThrottle, ThrottleRule
 from auth.tokens import Clock, TokenService, system_clock
 from auth.totp import SecretBox
-from batch.service import BatchService, limits_from
+from batch.blobs import BlobStore, DatabaseBlobStore, FileBlobStore
+from batch.engine import JobEngine, ThreadEngine
+from batch.service import RESULTS_FOLDER, BatchService, limits_from
+from batch.work import ChunkWork
 from errors import AppError, ConfigError, DatabaseUnavailable, InvalidInput
 from settings import Settings, describe_database, with_secret_key
 from storage import Database, upgrade_head
@@ -33,6 +36,7 @@ from storage.errors import explain_connection_error, first_line
 
 if TYPE_CHECKING:
     from sentiment import SentimentModel
+    from sentiment.scheduler import InferenceScheduler
 
 logger = logging.getLogger(__name__)
 
@@ -43,12 +47,13 @@ class Services:
     db: Database
     accounts: AccountService
     model: SentimentModel  # loaded once per process, shared read-only by every request
+    scheduler: InferenceScheduler  # every model pass of the process: interactive, then batch
     scoring: ScoringService  # score and record texts; explain; the guest demo
     history: HistoryService
     insights: InsightsService
     personal_tokens: PersonalTokenService
     admin: AdminService
-    batches: BatchService  # CSV batches: inspect, run all or nothing, status, results
+    batches: BatchService  # batch jobs: submit, follow, cancel, download; this process's workers
     counters: CounterStore  # failed logins, registrations, guests: memory or REDIS_URL
 
     def health(self) -> dict[str, str]:
@@ -60,6 +65,8 @@ class Services:
         }
 
     def close(self) -> None:
+        self.batches.close()
+        self.scheduler.close()
         self.db.dispose()
         self.counters.close()
 
@@ -119,6 +126,9 @@ def build_services(
             db.dispose()
             counters.close()
             raise
+    from sentiment.scheduler import InferenceScheduler
+
+    scheduler = InferenceScheduler(model)
     guests = None
     if settings.GUEST_MODE:  # wall-clock seconds: Redis compares them across processes
         guests = RateLimiter(
@@ -129,9 +139,11 @@ def build_services(
         db=db,
         accounts=accounts,
         model=model,
+        scheduler=scheduler,
         scoring=ScoringService(
             db,
             model,
+            scheduler=scheduler,
             max_texts=settings.MAX_TEXTS_PER_REQUEST,
             max_chars=settings.MAX_TEXT_CHARS,
             guest_limiter=guests,
@@ -141,20 +153,43 @@ def build_services(
         insights=InsightsService(db),
         personal_tokens=PersonalTokenService(db, clock),
         admin=AdminService(db),
-        batches=BatchService(
-            db,
-            model,
-            limits_from(
-                settings.MAX_UPLOAD_MB, settings.MAX_BATCH_ROWS, settings.MAX_BATCH_TEXT_CHARS
-            ),
-            settings.DATA_DIR / "batches",
-            clock=clock,
-        ),
+        batches=build_batches(settings, db, scheduler),
         counters=counters,
     )
     accounts.after_delete.append(services.batches.remove_results_of)
     services.batches.remove_orphaned_results()
+    services.batches.start()
     return services
+
+
+def build_batches(
+    settings: Settings, db: Database, scheduler: InferenceScheduler, *, workers: int | None = None
+) -> BatchService:
+    """Batch jobs on procrastinate (PostgreSQL) or worker threads (SQLite); `workers`
+    overrides BATCH_WORKERS (the standalone worker runs its own)."""
+    blobs: BlobStore
+    engine: JobEngine
+    work = ChunkWork(db, DatabaseBlobStore() if db.backend == "postgresql" else FileBlobStore(
+        settings.DATA_DIR / RESULTS_FOLDER
+    ), scheduler)  # fmt: skip
+    blobs = work.blobs
+    count = settings.BATCH_WORKERS if workers is None else workers
+    if db.backend == "postgresql":
+        from batch.procrastinate_engine import ProcrastinateEngine
+
+        engine = ProcrastinateEngine(db.url, work, count)
+    else:
+        engine = ThreadEngine(db, work, count)
+    return BatchService(
+        db,
+        work,
+        blobs,
+        engine,
+        limits_from(settings.MAX_UPLOAD_MB, settings.MAX_BATCH_ROWS, settings.MAX_BATCH_TEXT_CHARS),
+        upload_dir=settings.DATA_DIR / "uploads",
+        chunk_rows=settings.BATCH_CHUNK_ROWS,
+        files_days=settings.BATCH_FILES_DAYS,
+    )
 
 
 def load_settings_model(settings: Settings) -> SentimentModel:

@@ -96,6 +96,25 @@ class Settings(BaseSettings):
         le=1_000_000,
         description="Batch texts longer than this are cut to it for the model and flagged.",
     )
+    BATCH_WORKERS: int = Field(
+        default=1,
+        ge=0,
+        le=64,
+        description="Batch worker threads in each web process; 0: only `python app.py worker` "
+        "processes score batches (PostgreSQL).",
+    )
+    BATCH_CHUNK_ROWS: int = Field(
+        default=1_000,
+        ge=1,
+        le=100_000,
+        description="Rows per batch chunk, the unit of work a worker takes (fewer for long texts).",
+    )
+    BATCH_FILES_DAYS: int = Field(
+        default=30,
+        ge=1,
+        le=36_500,
+        description="Days a batch's stored upload and results are kept; its history rows stay.",
+    )
     ADMIN_USERNAME: str | None = Field(
         default=None, description="Optional: an admin account created at start if missing."
     )

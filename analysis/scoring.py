@@ -15,6 +15,7 @@ from storage.engine import Database
 
 if TYPE_CHECKING:
     from sentiment import Explanation, Prediction, SentimentModel
+    from sentiment.scheduler import InferenceScheduler
 
 SOURCE_SINGLE, SOURCE_API = "single", "api"
 
@@ -40,9 +41,11 @@ class ScoringService:
         max_chars: int = 5_000,
         guest_limiter: RateLimiter | None = None,
         clock: Clock = system_clock,
+        scheduler: InferenceScheduler | None = None,
     ) -> None:
         self._db = db
         self._model = model
+        self._scheduler = scheduler  # shares passes with other requests, before batch work
         self.max_texts = max_texts
         self.max_chars = max_chars
         self._guests = guest_limiter  # None: the guest demo is off
@@ -59,11 +62,17 @@ class ScoringService:
 
         Raises InvalidInput for no texts, too many, or an empty/overlong text.
         """
+        self._check_count(texts)
+        results = self.predict(texts)
+        return self._record(user_id, texts, results, source)
+
+    def predict(self, texts: Sequence[str]) -> list[Prediction]:
+        """Score without recording: through the process's scheduler when there is one."""
+        if self._scheduler is not None:
+            return self._scheduler.predict(texts, max_chars=self.max_chars)
         from sentiment import predict
 
-        self._check_count(texts)
-        results = predict(self._model, texts, max_chars=self.max_chars)
-        return self._record(user_id, texts, results, source)
+        return predict(self._model, texts, max_chars=self.max_chars)
 
     def explain(self, text: str) -> Explanation:
         """Which words drove the prediction (nothing is recorded)."""

@@ -1,36 +1,30 @@
-"""REST routes for CSV batches: upload and score, status and progress, results download."""
+"""REST routes for batch jobs: submit (202 at once), status and progress, list, cancel,
+and the results download (streamed from what is stored)."""
 
 from __future__ import annotations
 
 import secrets
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, File, Form, Query, UploadFile
-from fastapi.responses import FileResponse, JSONResponse
+from fastapi.responses import JSONResponse, StreamingResponse
 
 from api.deps import CurrentAccount, ServicesDep
 from api.schemas import ERRORS, ErrorResponse
-from batch.service import BatchService, BatchStatus
+from batch.service import BatchService
 from errors import CsvFormatError, NotFound
-from storage.models import as_row_id
 
-router = APIRouter(prefix="/api/batch", tags=["batch"])
+router = APIRouter(tags=["batch"])
 
 _COPY_BLOCK = 1 << 20
 _RESPONSES: dict[int | str, dict[str, Any]] = {**ERRORS, 404: {"model": ErrorResponse}}
 
 
-def _links(batch_id: int | None, job_id: str) -> dict[str, str | None]:
-    return {
-        "status_url": f"/api/batch/{batch_id if batch_id is not None else job_id}",
-        "download_url": f"/api/batch/{batch_id}/results.csv" if batch_id is not None else None,
-    }
-
-
-def _save_upload(upload: UploadFile, batches: BatchService) -> Path:
+def save_upload(upload: UploadFile, batches: BatchService) -> Path:
     """Copy the upload to a private file, refusing it as soon as it passes the size limit."""
-    folder = batches.results_dir / "tmp"
+    folder = batches.upload_dir
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"upload-{secrets.token_hex(12)}"
     size, limit = 0, batches.limits.max_bytes
@@ -48,73 +42,78 @@ def _save_upload(upload: UploadFile, batches: BatchService) -> Path:
     return path
 
 
-def _status_body(status: BatchStatus) -> dict[str, Any]:
-    return {
-        "id": status.id,
-        "status": status.status,
-        "filename": status.filename,
-        "progress": {
-            "done": status.done,
-            "total": status.total,
-            "rows_per_s": round(status.rows_per_s, 1),
-            "eta_s": None if status.eta_s is None else round(status.eta_s, 1),
-        },
-        "batch_id": status.batch_id,
-        "counts": status.counts,
-        "error": status.error,
-        **_links(status.batch_id, status.id),
-    }
-
-
-@router.post("", status_code=201, responses={**_RESPONSES, 202: {}})
+@router.post("/api/batch", status_code=202, responses={**_RESPONSES, 202: {}})
 def create_batch(
     account: CurrentAccount,
     services: ServicesDep,
     file: Annotated[UploadFile, File(description="A CSV or TSV file with a header row.")],
     text_column: Annotated[str | None, Form(description="Default: detected by name.")] = None,
-    wait: Annotated[bool, Query(description="false: answer 202 at once, poll status_url.")] = True,
 ) -> JSONResponse:
-    """Score every row of a CSV/TSV and record the batch in your history (all or nothing)."""
+    """Check the file and queue it as a batch job: 202 at once; follow `status_url`.
+
+    An unreadable file or one over a limit is refused here (422) and nothing is stored.
+    The batch reaches your history, all of it at once, when its last row is scored.
+    """
     batches = services.batches
-    path = _save_upload(file, batches)
+    path = save_upload(file, batches)
     filename = Path(file.filename or "upload.csv").name
     column = text_column.strip() if text_column and text_column.strip() else None
-    if not wait:
-        job = batches.start(account.id, path, filename, text_column=column)
-        body = {"job_id": job.id, "status": job.status, **_links(None, job.id)}
-        return JSONResponse(body, status_code=202)
     try:
-        summary = batches.run(account.id, path, filename, text_column=column)
+        job = batches.submit(account.id, path, filename, text_column=column)
     finally:
         path.unlink(missing_ok=True)
-    return JSONResponse({**summary.to_dict(), **_links(summary.batch_id, summary.job_id)}, 201)
+    return JSONResponse(job.to_dict(), status_code=202)
 
 
-@router.get("/{batch_id}", responses=_RESPONSES)
+@router.get("/api/batches", responses=_RESPONSES)
+def list_batches(
+    account: CurrentAccount,
+    services: ServicesDep,
+    limit: Annotated[int, Query(ge=1, le=100)] = 20,
+    before: Annotated[
+        datetime | None, Query(description="`next_before` of the previous page.")
+    ] = None,
+) -> JSONResponse:
+    """Your batch jobs, newest first, with status and progress; pass `before` for more."""
+    found = services.batches.jobs(account.id, limit=limit + 1, before=before)
+    page = found[:limit]
+    more = len(found) > limit
+    return JSONResponse(
+        {
+            "items": [job.to_dict() for job in page],
+            "next_before": page[-1].created_at.isoformat() if more and page else None,
+        }
+    )
+
+
+@router.get("/api/batch/{batch_id}", responses=_RESPONSES)
 def batch_status(batch_id: str, account: CurrentAccount, services: ServicesDep) -> JSONResponse:
-    """Status and progress of a batch (its id) or of one still running (its job id)."""
-    return JSONResponse(_status_body(services.batches.status(account.id, batch_id)))
+    """Status and progress of a job (its job id) or of a recorded batch (its number)."""
+    return JSONResponse(services.batches.job(account.id, batch_id).to_dict())
 
 
-@router.post("/{job_id}/cancel", status_code=202, responses=_RESPONSES)
+@router.post("/api/batch/{job_id}/cancel", status_code=202, responses=_RESPONSES)
 def cancel_batch(job_id: str, account: CurrentAccount, services: ServicesDep) -> JSONResponse:
-    """Cancel a running batch: it stops after the current chunk and saves nothing."""
+    """Cancel a queued or running job: workers drop it and nothing is saved."""
     if not services.batches.cancel(account.id, job_id):
         raise NotFound(f"You have no running batch {job_id}.")
-    return JSONResponse(_status_body(services.batches.status(account.id, job_id)), 202)
+    return JSONResponse(services.batches.job(account.id, job_id).to_dict(), 202)
 
 
 @router.get(
-    "/{batch_id}/results.csv",
-    response_class=FileResponse,
-    responses={**_RESPONSES, 200: {"content": {"text/csv": {}}}},
+    "/api/batch/{batch_id}/results.csv",
+    response_class=StreamingResponse,
+    responses={**_RESPONSES, 410: {"model": ErrorResponse}, 200: {"content": {"text/csv": {}}}},
 )
-def batch_results(batch_id: str, account: CurrentAccount, services: ServicesDep) -> FileResponse:
+def batch_results(
+    batch_id: str, account: CurrentAccount, services: ServicesDep
+) -> StreamingResponse:
     """The input columns plus label, score, per-class probabilities and `truncated`."""
-    number = as_row_id(batch_id)
-    if number is None:
-        raise NotFound(f"You have no batch {batch_id}.")
-    path = services.batches.results_file(account.id, number)
-    status = services.batches.status(account.id, batch_id)
-    name = f"{Path(status.filename).stem or 'batch'}-results.csv"
-    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=name)
+    job, blocks = services.batches.results(account.id, batch_id)
+    name = f"{Path(job.filename).stem or 'batch'}-results.csv"
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
+    return StreamingResponse(
+        blocks,
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": f'attachment; filename="{safe}"'},
+    )

@@ -1,183 +1,83 @@
-"""Run a batch for a user: read, score in chunks, then record it all or nothing.
+"""Batches for the edges: submit a file as a durable job, follow it, cancel it, download it.
 
-Scoring streams each chunk's results to two files in `results_dir/tmp` (the results CSV
-and the rows for the database); only when every row is scored does one transaction add
-the `batches` row and all its predictions with chunked Core executemany. So a failure or
-a cancel at any point leaves no rows behind, and a long batch never holds the database's
-write lock (SQLite has one per file) while the model runs.
+The pieces: batch/submit.py stores an upload as a job; an engine (batch/engine.py) hands
+its chunks to workers, which run batch/work.py; batch/results.py streams the download.
+Every answer here is read from the database, so any process gives the same one.
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import secrets
 import shutil
-import threading
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
 
-from auth.tokens import Clock, system_clock
-from batch.export import ResultWriter, open_results
-from batch.ingest import CsvInfo, Limits, inspect, iter_chunks
-from errors import AppError, BatchCancelled, NotFound
-from storage import batches, predictions
+from batch.blobs import BlobStore, FileBlobStore
+from batch.engine import JobEngine
+from batch.ingest import CsvInfo, Limits, inspect
+from batch.jobs import JobView, Progress, view
+from batch.results import stream_csv
+from batch.submit import submit
+from batch.work import ChunkWork
+from errors import BatchCancelled, BatchFailed, Gone, NotFound
+from storage import jobs
 from storage.engine import Database
-from storage.models import LABELS, as_row_id
-
-if TYPE_CHECKING:
-    from sentiment import SentimentModel
+from storage.models import JOB_ID_LENGTH, as_row_id, utcnow
 
 logger = logging.getLogger(__name__)
 
-RESULTS_FOLDER = "batches"  # under DATA_DIR; `python app.py backup` carries it too
-
-SOURCE_BATCH = "batch"
-CHUNK_ROWS = 256  # rows scored between two progress reports and cancel checks
-KEEP_FINISHED_JOBS = 256
-
-
-@dataclass(frozen=True)
-class Progress:
-    done: int
-    total: int
-    elapsed_s: float
-
-    @property
-    def rows_per_s(self) -> float:
-        return self.done / self.elapsed_s if self.elapsed_s > 0 else 0.0
-
-    @property
-    def eta_s(self) -> float | None:
-        rate = self.rows_per_s
-        return (self.total - self.done) / rate if rate > 0 else None
-
-    def describe(self) -> str:
-        """`1,024 / 10,000 rows · 250 rows/s · 36 s left`."""
-        eta = self.eta_s
-        left = f"{eta:,.0f} s left" if eta is not None else "estimating time left"
-        return f"{self.done:,} / {self.total:,} rows · {self.rows_per_s:,.0f} rows/s · {left}"
-
+RESULTS_FOLDER = "batches"  # under DATA_DIR: stored parts in development mode (backed up)
+POLL_S = 0.2  # how often `run` looks at a job it waits for
+PAGE_LIMIT = 100
 
 ProgressCallback = Callable[[Progress], None]
 
 
-@dataclass
-class Job:
-    """A batch being scored; shared between its worker and whoever asks for its status."""
-
-    id: str
-    user_id: int
-    filename: str
-    total: int
-    started: float = field(default_factory=time.monotonic)
-    done: int = 0
-    status: str = "running"  # running, done, failed, cancelled
-    batch_id: int | None = None
-    error: str | None = None
-    _cancel: threading.Event = field(default_factory=threading.Event, repr=False)
-
-    def progress(self) -> Progress:
-        return Progress(self.done, self.total, time.monotonic() - self.started)
-
-    def cancel(self) -> None:
-        self._cancel.set()
-
-    def check_cancelled(self) -> None:
-        if self._cancel.is_set():
-            raise BatchCancelled("The batch was cancelled; nothing was saved.")
-
-
-@dataclass(frozen=True)
-class BatchSummary:
-    job_id: str
-    batch_id: int
-    filename: str
-    encoding: str
-    delimiter: str
-    text_column: str
-    rows: int
-    scored: int
-    empty_rows: int
-    empty_lines: list[int]
-    truncated: int
-    counts: dict[str, int]
-    mean_confidence: float
-    elapsed_s: float
-    write_s: float
-    results_path: Path
-
-    def to_dict(self) -> dict[str, Any]:
-        """JSON-ready; the results path stays on the server."""
-        return {
-            "batch_id": self.batch_id,
-            "job_id": self.job_id,
-            "filename": self.filename,
-            "encoding": self.encoding,
-            "delimiter": self.delimiter,
-            "text_column": self.text_column,
-            "rows": self.rows,
-            "scored": self.scored,
-            "empty_rows": self.empty_rows,
-            "empty_lines": self.empty_lines,
-            "truncated": self.truncated,
-            "counts": self.counts,
-            "mean_confidence": round(self.mean_confidence, 6),
-            "elapsed_s": round(self.elapsed_s, 3),
-            "write_s": round(self.write_s, 3),
-        }
-
-
-@dataclass(frozen=True)
-class BatchStatus:
-    id: str  # the batch id once recorded, else the job id
-    status: str
-    filename: str
-    done: int
-    total: int
-    rows_per_s: float
-    eta_s: float | None
-    batch_id: int | None
-    counts: dict[str, int] | None
-    error: str | None
-
-
-@dataclass
-class _Scored:
-    counts: Counter[str] = field(default_factory=Counter)
-    confidence: float = 0.0
-    truncated: int = 0
+def limits_from(max_upload_mb: int, max_rows: int, max_chars: int) -> Limits:
+    return Limits(max_bytes=max_upload_mb * 1024 * 1024, max_rows=max_rows, max_chars=max_chars)
 
 
 class BatchService:
     def __init__(
         self,
         db: Database,
-        model: SentimentModel,
+        work: ChunkWork,
+        blobs: BlobStore,
+        engine: JobEngine,
         limits: Limits,
-        results_dir: Path,
         *,
-        chunk_rows: int = CHUNK_ROWS,
-        insert_chunk: int = predictions.INSERT_CHUNK,
-        clock: Clock = system_clock,
+        upload_dir: Path,
+        chunk_rows: int = 1_000,
+        files_days: int = 30,
     ) -> None:
         self._db = db
-        self._model = model
+        self.work = work
+        self.blobs = blobs
+        self.engine = engine
         self.limits = limits
-        self.results_dir = results_dir
+        self.upload_dir = upload_dir  # uploads wait here while they are checked and stored
         self.chunk_rows = chunk_rows
-        self.insert_chunk = insert_chunk
-        self._clock = clock
-        self._jobs: dict[str, Job] = {}
-        self._lock = threading.Lock()
+        self.files_days = files_days
 
     def inspect(self, path: Path | str, text_column: str | None = None) -> CsvInfo:
         """Check a file and describe it (preview, detected column); CsvFormatError if unreadable."""
         return inspect(path, self.limits, text_column=text_column)
+
+    def submit(
+        self, user_id: int, path: Path | str, filename: str, *, text_column: str | None = None
+    ) -> JobView:
+        """Check the file, store it as a queued job and return at once.
+
+        Raises CsvFormatError (unreadable, over a limit) before anything is stored.
+        """
+        info = self.inspect(path, text_column)
+        return submit(
+            self._db, self.blobs, self.engine, user_id=user_id, path=Path(path),
+            filename=filename, info=info, limits=self.limits, chunk_rows=self.chunk_rows,
+            files_days=self.files_days,
+        )  # fmt: skip
 
     def run(
         self,
@@ -187,251 +87,133 @@ class BatchService:
         *,
         text_column: str | None = None,
         on_progress: ProgressCallback | None = None,
-        on_start: Callable[[Job], None] | None = None,
-    ) -> BatchSummary:
-        """Score every row of `path` for `user_id` and record the batch, all or nothing.
+        on_start: Callable[[JobView], None] | None = None,
+        timeout_s: float | None = None,
+    ) -> JobView:
+        """Submit, then wait until the job is done (for scripts and gradio_client's /batch).
 
-        Raises CsvFormatError before scoring for an unreadable file or one over a limit,
-        BatchCancelled if `cancel` is called on the job (see `on_start`), and whatever
-        scoring or writing raised; in every case nothing is recorded.
+        Raises BatchCancelled or BatchFailed (nothing saved), as `wait` does.
         """
-        info = self.inspect(path, text_column)
-        job = self._new_job(user_id, filename, info.to_score)
+        job = self.submit(user_id, path, filename, text_column=text_column)
         if on_start is not None:
             on_start(job)
-        return self._execute(job, Path(path), info, on_progress)
+        return self.wait(user_id, job.id, on_progress=on_progress, timeout_s=timeout_s)
 
-    def start(
-        self, user_id: int, path: Path, filename: str, *, text_column: str | None = None
-    ) -> Job:
-        """Check the file now, then score it in a background thread; `path` is removed after."""
-        try:
-            info = self.inspect(path, text_column)
-        except AppError:
-            path.unlink(missing_ok=True)
-            raise
-        job = self._new_job(user_id, filename, info.to_score)
+    def wait(
+        self,
+        user_id: int,
+        job_id: str,
+        *,
+        on_progress: ProgressCallback | None = None,
+        timeout_s: float | None = None,
+    ) -> JobView:
+        """Follow a job until it ends, reporting each change of its progress."""
+        deadline = None if timeout_s is None else time.monotonic() + timeout_s
+        last = -1
+        while True:
+            job = self.job(user_id, job_id)
+            if on_progress is not None and job.progress.done != last and job.status != "queued":
+                last = job.progress.done
+                on_progress(job.progress)
+            if job.status == "done":
+                return job
+            if job.status == "cancelled":
+                raise BatchCancelled("The batch was cancelled; nothing was saved.")
+            if job.status == "failed":
+                raise BatchFailed(job.error or "The batch failed; nothing was saved.")
+            if deadline is not None and time.monotonic() > deadline:
+                return job
+            time.sleep(POLL_S)
 
-        def work() -> None:
-            try:
-                self._execute(job, path, info, None)
-            except Exception:
-                logger.debug("batch job %s ended with an error", job.id, exc_info=True)
-            finally:
-                path.unlink(missing_ok=True)
+    def job(self, user_id: int, job_or_batch_id: str | int) -> JobView:
+        """A job by its id, or by the number of the batch it recorded; NotFound for
+        another user's (or nobody's)."""
+        with self._db.session_scope() as session:
+            found = None
+            number = as_row_id(job_or_batch_id)
+            if number is not None:
+                found = jobs.by_batch(session, user_id, number)
+            elif isinstance(job_or_batch_id, str) and len(job_or_batch_id) == JOB_ID_LENGTH:
+                found = jobs.get(session, job_or_batch_id, user_id)
+            if found is None:
+                raise NotFound(f"You have no batch {job_or_batch_id}.")
+            return view(found)
 
-        threading.Thread(target=work, name=f"batch-{job.id}", daemon=True).start()
-        return job
+    def jobs(
+        self, user_id: int, *, limit: int = 20, before: datetime | None = None
+    ) -> list[JobView]:
+        """The user's jobs, newest first."""
+        with self._db.session_scope() as session:
+            rows = jobs.page(session, user_id, limit=min(limit, PAGE_LIMIT), before=before)
+            return [view(row) for row in rows]
 
     def cancel(self, user_id: int, job_id: str | None = None) -> int:
-        """Cancel the user's running batch (all of them when `job_id` is None); how many."""
-        with self._lock:
-            jobs = [
-                j
-                for j in self._jobs.values()
-                if j.user_id == user_id and j.status == "running" and job_id in (None, j.id)
-            ]
-        for job in jobs:
-            job.cancel()
-        return len(jobs)
-
-    def status(self, user_id: int, batch_or_job_id: str) -> BatchStatus:
-        """A recorded batch (numeric id) or a job; NotFound also for another user's."""
-        number = as_row_id(batch_or_job_id)
-        if number is not None:
-            with self._db.session_scope() as session:
-                row = batches.get(session, user_id, number)
-                if row is None:
-                    raise NotFound(f"You have no batch {batch_or_job_id}.")
-                counts = {
-                    "negative": row.count_negative,
-                    "neutral": row.count_neutral,
-                    "positive": row.count_positive,
-                }
-                return BatchStatus(
-                    str(row.id), row.status, row.filename, row.row_count, row.row_count,
-                    0.0, 0.0, row.id, counts, row.error,
-                )  # fmt: skip
-        with self._lock:
-            job = self._jobs.get(batch_or_job_id)
-        if job is None or job.user_id != user_id:
-            raise NotFound(f"You have no batch {batch_or_job_id}.")
-        progress = job.progress()
-        return BatchStatus(
-            job.id, job.status, job.filename, job.done, job.total,
-            progress.rows_per_s, progress.eta_s, job.batch_id, None, job.error,
-        )  # fmt: skip
-
-    def results_file(self, user_id: int, batch_id: int) -> Path:
-        """The results CSV of the user's batch; NotFound for another user's or a lost file."""
+        """Cancel the user's queued or running job (all of them when `job_id` is None);
+        how many. Workers drop its chunks; nothing is saved; its files are removed."""
         with self._db.session_scope() as session:
-            if batches.get(session, user_id, batch_id) is None:
-                raise NotFound(f"You have no batch {batch_id}.")
-        path = self._final_path(user_id, batch_id)
-        if not path.exists():
-            raise NotFound(f"The results file of batch {batch_id} is no longer on the server.")
+            mine = [job.id for job in jobs.active(session, user_id) if job_id in (None, job.id)]
+        return sum(self.work.end(job, "cancelled") for job in mine)
+
+    def results(self, user_id: int, batch_id: int | str) -> tuple[JobView, Iterator[bytes]]:
+        """The job and its results CSV, streamed; NotFound, or Gone once expired."""
+        shown = self.job(user_id, batch_id)
+        if shown.status != "done":
+            raise NotFound(f"Batch {batch_id} has no results yet (it is {shown.status}).")
+        if shown.files_expired:
+            raise Gone(
+                f"The results file of batch {shown.batch_id} has expired: stored files are "
+                "kept BATCH_FILES_DAYS days. Its rows are still in your history (export "
+                "them there)."
+            )
+        with self._db.session_scope() as session:
+            job = jobs.get(session, shown.id, user_id)
+            assert job is not None
+            session.expunge(job)
+        return shown, stream_csv(self._db, self.blobs, job)
+
+    def save_results(self, user_id: int, batch_id: int | str, path: Path) -> Path:
+        """Write the results CSV to `path` (the UI hands a copy to the browser)."""
+        _job, blocks = self.results(user_id, batch_id)
+        with path.open("wb") as out:
+            for block in blocks:
+                out.write(block)
         return path
 
     def remove_results_of(self, user_id: int) -> None:
-        """Delete a user's results files (after their account, and its batches, are gone)."""
-        shutil.rmtree(self.results_dir / f"user-{user_id}", ignore_errors=True)
+        """After an account is deleted: its jobs' stored files (rows went with it)."""
+        self.blobs.remove_user(user_id)
 
     def remove_orphaned_results(self) -> int:
-        """Delete results files whose batch no longer exists; return how many went.
-
-        Run at start-up: it catches what an interrupted account deletion left behind.
-        """
+        """Delete stored folders whose job is gone or over without a result (start-up)."""
+        if not isinstance(self.blobs, FileBlobStore):
+            return 0
         with self._db.session_scope() as session:
-            kept = batches.owners(session)
+            keep = jobs.with_files(session)
         removed = 0
-        for path in self.results_dir.glob("user-*/batch-*.csv"):
-            user, batch = path.parent.name.removeprefix("user-"), path.stem.removeprefix("batch-")
-            if user.isdigit() and batch.isdigit() and (int(user), int(batch)) not in kept:
-                path.unlink(missing_ok=True)
-                removed += 1
-        for folder in self.results_dir.glob("user-*"):
-            if folder.is_dir() and not any(folder.iterdir()):
-                folder.rmdir()
+        for folder in self.blobs.orphans(keep):
+            shutil.rmtree(folder, ignore_errors=True)
+            removed += 1
         if removed:
-            logger.info("Removed %d results file(s) whose batch no longer exists", removed)
+            logger.info("Removed %d stored batch folder(s) whose job no longer needs them", removed)
         return removed
 
-    def _final_path(self, user_id: int, batch_id: int) -> Path:
-        return self.results_dir / f"user-{user_id}" / f"batch-{batch_id}.csv"
-
-    def _new_job(self, user_id: int, filename: str, total: int) -> Job:
-        job = Job(secrets.token_hex(12), user_id, filename, total)
-        with self._lock:
-            finished = [k for k, j in self._jobs.items() if j.status != "running"]
-            for key in finished[: max(0, len(finished) - KEEP_FINISHED_JOBS)]:
-                del self._jobs[key]
-            self._jobs[job.id] = job
-        return job
-
-    def _execute(
-        self, job: Job, path: Path, info: CsvInfo, on_progress: ProgressCallback | None
-    ) -> BatchSummary:
-        tmp = self.results_dir / "tmp"
-        tmp.mkdir(parents=True, exist_ok=True)
-        results = tmp / f"{job.id}.csv"
-        staged = tmp / f"{job.id}.jsonl"
-        try:
-            scored = self._score(job, path, info, results, staged, on_progress)
-            job.check_cancelled()  # the last chance: past here the batch is recorded
-            write_start = time.monotonic()
-            batch_id = self._record(job, scored, staged, results)
-            write_s = time.monotonic() - write_start
-        except BatchCancelled:
-            job.status = "cancelled"
-            raise
-        except AppError as exc:
-            job.status, job.error = "failed", exc.message
-            raise
-        except Exception:
-            job.status, job.error = "failed", "Scoring or saving failed; nothing was saved."
-            raise
-        finally:
-            results.unlink(missing_ok=True)
-            staged.unlink(missing_ok=True)
-        job.status, job.batch_id = "done", batch_id
-        n = sum(scored.counts.values())
-        return BatchSummary(
-            job_id=job.id,
-            batch_id=batch_id,
-            filename=job.filename,
-            encoding=info.encoding,
-            delimiter=info.delimiter_name,
-            text_column=info.text_column,
-            rows=info.rows,
-            scored=n,
-            empty_rows=info.empty_rows,
-            empty_lines=info.empty_lines,
-            truncated=scored.truncated,
-            counts={label: scored.counts.get(label, 0) for label in LABELS},
-            mean_confidence=scored.confidence / n if n else 0.0,
-            elapsed_s=job.progress().elapsed_s,
-            write_s=write_s,
-            results_path=self._final_path(job.user_id, batch_id),
-        )
-
-    def _score(
-        self,
-        job: Job,
-        path: Path,
-        info: CsvInfo,
-        results: Path,
-        staged: Path,
-        on_progress: ProgressCallback | None,
-    ) -> _Scored:
-        from sentiment import predict
-
-        scored = _Scored()
-        with open_results(results) as out, staged.open("w", encoding="utf-8") as stage:
-            writer = ResultWriter(out, info.columns)
-            for chunk in iter_chunks(path, info, self.limits, self.chunk_rows):
-                job.check_cancelled()
-                texts = [row.text for row in chunk if row.text]
-                found = iter(predict(self._model, texts, max_chars=None) if texts else ())
-                for row in chunk:
-                    if not row.text:
-                        writer.write(row.cells)
-                        continue
-                    p = next(found)
-                    cut = row.truncated or p.truncated
-                    writer.write(row.cells, p.label, p.probabilities, p.score, cut)
-                    probs = p.probabilities
-                    record = [row.text, p.label, p.score, probs["negative"], probs["neutral"]]
-                    stage.write(json.dumps([*record, probs["positive"], p.model]) + "\n")
-                    scored.counts[p.label] += 1
-                    scored.confidence += p.score
-                    scored.truncated += cut
-                job.done += len(texts)
-                if on_progress is not None:
-                    on_progress(job.progress())
-        return scored
-
-    def _record(self, job: Job, scored: _Scored, staged: Path, results: Path) -> int:
-        now = self._clock()
-        final: Path | None = None
-        try:
+    def remove_expired(self, now: datetime | None = None) -> int:
+        """Remove the stored files of jobs past BATCH_FILES_DAYS; their history stays."""
+        now = now or utcnow()
+        with self._db.session_scope() as session:
+            due = [(job.id, job.user_id) for job in jobs.expired(session, now)]
+        for job_id, user_id in due:
             with self._db.session_scope() as session:
-                batch_id = batches.insert(
-                    session,
-                    user_id=job.user_id,
-                    filename=job.filename,
-                    counts=scored.counts,
-                    created_at=now,
-                )
-                with staged.open(encoding="utf-8") as lines:
-                    rows = _prediction_rows(lines, job.user_id, batch_id, now)
-                    predictions.insert_many(session, rows, chunk_size=self.insert_chunk)
-                final = self._final_path(job.user_id, batch_id)
-                final.parent.mkdir(parents=True, exist_ok=True)
-                shutil.move(results, final)
-        except BaseException:
-            if final is not None:
-                final.unlink(missing_ok=True)
-            raise
-        return batch_id
+                self.blobs.remove_job(session, user_id, job_id)
+                jobs.mark_files_removed(session, job_id)
+            self.blobs.remove_job(None, user_id, job_id)
+        if due:
+            logger.info("Removed the stored files of %d expired batch job(s)", len(due))
+        return len(due)
 
+    def start(self) -> None:
+        self.remove_expired()
+        self.engine.start()
 
-def _prediction_rows(
-    lines: Iterable[str], user_id: int, batch_id: int, now: Any
-) -> Iterator[dict[str, Any]]:
-    for line in lines:
-        text, label, score, negative, neutral, positive, model_id = json.loads(line)
-        yield predictions.new_row(
-            user_id=user_id,
-            text=text,
-            label=label,
-            score=score,
-            probabilities={"negative": negative, "neutral": neutral, "positive": positive},
-            model_id=model_id,
-            source=SOURCE_BATCH,
-            created_at=now,
-            batch_id=batch_id,
-        )
-
-
-def limits_from(max_upload_mb: int, max_rows: int, max_chars: int) -> Limits:
-    return Limits(max_bytes=max_upload_mb * 1024 * 1024, max_rows=max_rows, max_chars=max_chars)
+    def close(self) -> None:
+        self.engine.close()

@@ -77,6 +77,14 @@ def build_parser() -> argparse.ArgumentParser:
         "Load a backup FILE into an empty database (the one DATABASE_URL or DATA_DIR names).",
     )
     restore.add_argument("file", type=Path, metavar="FILE")
+    worker = add(
+        "worker",
+        "Run a standalone batch worker (PostgreSQL): it scores chunks of any replica's "
+        "batch jobs until SIGTERM. Run one or more per machine; see docs/scaling.md.",
+    )
+    worker.add_argument(
+        "--concurrency", type=int, default=1, metavar="N", help="chunks scored at once (1)"
+    )
     add(
         "prepare-model",
         "Load the sentiment model once so its ONNX export is cached (the image build runs it).",
@@ -94,7 +102,7 @@ def run(argv: Sequence[str], serve: Serve, out: TextIO = sys.stdout) -> int:
         out.write(secrets.token_hex(32) + "\n")
         return 0
     # Progress of long steps (migrations, a restore) is worth seeing; the rest is noise.
-    verbose = command in {"migrate", "restore"}
+    verbose = command in {"migrate", "restore", "worker"}
     logging.basicConfig(
         level=logging.INFO if verbose else logging.WARNING,
         format="%(levelname)s %(name)s: %(message)s",
@@ -106,12 +114,21 @@ def run(argv: Sequence[str], serve: Serve, out: TextIO = sys.stdout) -> int:
         "backup": _backup,
         "restore": _restore,
         "prepare-model": _prepare_model,
+        "worker": _worker,
     }
     try:
         return handlers[command](args, out)
     except AppError as exc:
         sys.stderr.write(f"python app.py {command}: {exc.message}\n")
         return 1
+
+
+def _worker(args: argparse.Namespace, out: TextIO) -> int:
+    from ops.worker import run_worker
+
+    if args.concurrency < 1:
+        raise InvalidInput("--concurrency must be 1 or more.")
+    return run_worker(_settings(), args.concurrency, out)
 
 
 def _settings() -> Settings:

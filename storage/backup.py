@@ -32,7 +32,7 @@ from typing import IO, Any
 
 from alembic import command
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, Table, func, inspect, select, text
+from sqlalchemy import Connection, LargeBinary, Table, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from errors import Conflict, DatabaseUnavailable, InvalidInput
@@ -70,6 +70,8 @@ def tables() -> list[Table]:
 def _encode(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, bytes | memoryview):  # stored batch parts (batch_blobs.data)
+        return base64.b64encode(bytes(value)).decode("ascii")
     return value
 
 
@@ -88,6 +90,8 @@ def _decode_row(table: Table, row: dict[str, Any], types: dict[str, Any]) -> dic
     for name, value in row.items():
         if value is not None and isinstance(types[name], UTCDateTime):
             value = datetime.fromisoformat(value)
+        elif value is not None and isinstance(types[name], LargeBinary):
+            value = base64.b64decode(value)
         decoded[name] = value
     return decoded
 

@@ -1,12 +1,18 @@
-"""The Batch tab: upload a CSV/TSV, check the preview and text column, score with progress.
+"""The Batch tab: upload a CSV/TSV, check the preview and text column, submit it as a job
+and follow its progress (read from the job, so a refresh or another replica shows the
+same); the user's recent jobs with their status and downloads.
 
-Also registers the gradio_client endpoint `/batch` (file, text column, token).
+Also registers the gradio_client endpoints `/batch` (submit and wait), `/batch_submit`,
+`/batch_status` and `/batches`.
 """
 
 from __future__ import annotations
 
+import csv
 import secrets
-import shutil
+import time
+from collections.abc import Iterator
+from itertools import islice
 from pathlib import Path
 from typing import Any
 
@@ -15,18 +21,22 @@ from gradio.data_classes import FileData
 from gradio.processing_utils import get_upload_folder
 from gradio.utils import is_in_or_equal
 
-from batch.export import read_results
-from batch.service import BatchSummary, Progress
-from errors import BatchCancelled
+from batch.export import ENCODING, unsanitize
+from batch.jobs import JobView
+from errors import AppError
 from services import Services
 from ui.common import current_account, shown_to_user
 
 HELP = (
     "Upload a CSV or TSV with a header row (Excel's *CSV UTF-8* or plain CSV; `,` `;` tab "
-    "or `|`). Check the preview and the text column, then press **Score**. The batch is "
-    "saved to your history only when every row is scored; **Cancel** saves nothing."
+    "or `|`). Check the preview and the text column, then press **Score**: the file "
+    "becomes a batch job that keeps running if you close the page. It is saved to your "
+    "history only when every row is scored; **Cancel** saves nothing."
 )
 RESULT_PREVIEW_ROWS = 20
+POLL_S = 0.5
+JOB_COLUMNS = ["job", "file", "status", "progress", "batch", "created (UTC)"]
+CANCELLED = "The batch was cancelled; nothing was saved."
 
 
 def _describe(info: Any) -> str:
@@ -38,34 +48,64 @@ def _describe(info: Any) -> str:
     )
 
 
-def _summary_text(summary: BatchSummary) -> str:
-    counts = ", ".join(f"{label} {n:,}" for label, n in summary.counts.items())
+def summary_text(job: JobView) -> str:
+    counts = ", ".join(f"{label} {n:,}" for label, n in (job.counts or {}).items())
+    scored = sum((job.counts or {}).values())
     lines = [
-        f"**Batch {summary.batch_id}: {summary.scored:,} rows scored** in "
-        f"{summary.elapsed_s:,.1f} s ({counts}); mean confidence "
-        f"{summary.mean_confidence:.0%}.",
+        f"**Batch {job.batch_id}: {scored:,} rows scored** in "
+        f"{job.progress.elapsed_s:,.1f} s ({counts}); mean confidence "
+        f"{job.mean_confidence or 0:.0%}.",
     ]
-    if summary.empty_rows:
-        where = ", ".join(map(str, summary.empty_lines))
-        more = " ..." if summary.empty_rows > len(summary.empty_lines) else ""
-        lines.append(f"{summary.empty_rows:,} rows with empty text skipped (lines {where}{more}).")
-    if summary.truncated:
-        lines.append(f"{summary.truncated:,} texts were truncated for the model.")
+    empty_rows = job.details.get("empty_rows") or 0
+    if empty_rows:
+        shown = job.details.get("empty_lines") or []
+        more = " ..." if empty_rows > len(shown) else ""
+        lines.append(f"{empty_rows:,} rows with empty text skipped (lines "
+                     f"{', '.join(map(str, shown))}{more}).")  # fmt: skip
+    if job.truncated:
+        lines.append(f"{job.truncated:,} texts were truncated for the model.")
     return "\n\n".join(lines)
 
 
-def private_copy(summary: BatchSummary) -> str:
-    """A copy of the results under an unguessable name in Gradio's cache, which serves it."""
+def status_line(job: JobView) -> str:
+    if job.status == "queued":
+        return f"Queued: job {job.id}, {job.progress.total:,} rows; waiting for a worker."
+    if job.status == "running":
+        return f"Scoring job {job.id}: {job.progress.describe()}"
+    if job.status == "done":
+        return f"Done: batch {job.batch_id} is in your history."
+    if job.status == "cancelled":
+        return CANCELLED
+    return f"Failed: {job.error or 'nothing was saved.'}"
+
+
+def private_copy(services: Services, user_id: int, job: JobView) -> str:
+    """The results file under an unguessable name in Gradio's cache, which serves it."""
     folder = Path(get_upload_folder()) / f"batch-{secrets.token_urlsafe(16)}"
     folder.mkdir(parents=True)
-    stem = Path(summary.filename).stem or "batch"
+    stem = Path(job.filename).stem or "batch"
     target = folder / f"{stem}-results-{secrets.token_urlsafe(16)}.csv"
-    shutil.copyfile(summary.results_path, target)
-    return str(target)
+    return str(services.batches.save_results(user_id, job.id, target))
+
+
+def head_of(path: str, rows: int) -> dict[str, Any]:
+    with open(path, encoding=ENCODING, newline="") as f:
+        found = [[unsanitize(cell) for cell in row] for row in islice(csv.reader(f), rows + 1)]
+    return {"headers": found[0], "data": found[1:]}
+
+
+def jobs_table(jobs: list[JobView]) -> dict[str, Any]:
+    data = [
+        [job.id, job.filename, job.status, f"{job.progress.done:,} / {job.progress.total:,}",
+         job.batch_id or "", job.created_at.strftime("%Y-%m-%d %H:%M:%S")]
+        for job in jobs
+    ]  # fmt: skip
+    return {"headers": JOB_COLUMNS, "data": data}
 
 
 def build(services: Services, session: gr.State) -> None:
     """Render the Batch tab; `session` holds this browser session's access token."""
+    batches = services.batches
     with gr.Tab("Batch", id="batch"):
         gr.Markdown(HELP)
         upload = gr.File(
@@ -86,6 +126,14 @@ def build(services: Services, session: gr.State) -> None:
         summary = gr.Markdown(elem_id="batch-summary")
         results = gr.Dataframe(label="Results", interactive=False, elem_id="batch-results")
         download = gr.File(label="Download results", interactive=False, elem_id="batch-download")
+        with gr.Accordion("Your batches", open=True):
+            jobs = gr.Dataframe(
+                headers=JOB_COLUMNS, interactive=False, elem_id="batch-jobs", wrap=True
+            )
+            with gr.Row():
+                chosen = gr.Textbox(label="Job id", elem_id="batch-job-id", scale=3)
+                fetch = gr.Button("Download this job's results", elem_id="batch-job-download")
+            refresh = gr.Timer(2.0)
 
         def inspect(path: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
             """Show the file's preview and detected text column."""
@@ -93,7 +141,7 @@ def build(services: Services, session: gr.State) -> None:
                 return {info: "", column: gr.Dropdown(choices=[], value=None), preview: None}
             current_account(services, token, request)
             with shown_to_user():
-                found = services.batches.inspect(path)
+                found = batches.inspect(path)
             return {
                 info: _describe(found),
                 column: gr.Dropdown(choices=found.columns, value=found.text_column),
@@ -104,55 +152,66 @@ def build(services: Services, session: gr.State) -> None:
             }
 
         def score(
-            path: str | None,
-            text_column: str | None,
-            token: str | None,
-            request: gr.Request,
-            progress: gr.Progress = gr.Progress(),  # noqa: B008 - Gradio's injection idiom
-        ) -> dict[Any, Any]:
-            """Score every row with a live progress bar; cancel saves nothing."""
+            path: str | None, text_column: str | None, token: str | None, request: gr.Request
+        ) -> Iterator[dict[Any, Any]]:
+            """Submit the file as a job, then follow it until it ends."""
             account = current_account(services, token, request)
             if not path:
                 raise gr.Error("Upload a CSV or TSV file first.")
-
-            def report(p: Progress) -> None:
-                progress((p.done, p.total), desc=p.describe(), unit="rows")
-
             with shown_to_user():
-                try:
-                    done = services.batches.run(
-                        account.id,
-                        path,
-                        Path(path).name,
-                        text_column=text_column or None,
-                        on_progress=report,
-                    )
-                except BatchCancelled as exc:  # caught here, before shown_to_user makes it an error
-                    return {status: exc.message, summary: "", results: None, download: None}
-            header, rows = read_results(done.results_path)
-            return {
-                status: f"Done: batch {done.batch_id} is in your history.",
-                summary: _summary_text(done),
-                results: {"headers": header, "data": rows[:RESULT_PREVIEW_ROWS]},
-                download: private_copy(done),
+                job = batches.submit(
+                    account.id, path, Path(path).name, text_column=text_column or None
+                )
+            cleared = {summary: "", results: None, download: None}
+            yield {status: status_line(job), **cleared}
+            while not job.finished:
+                time.sleep(POLL_S)
+                with shown_to_user():
+                    job = batches.job(account.id, job.id)
+                yield {status: status_line(job)}
+            if job.status != "done":
+                yield {status: status_line(job), **cleared}
+                return
+            with shown_to_user():
+                copy = private_copy(services, account.id, job)
+            yield {
+                status: status_line(job),
+                summary: summary_text(job),
+                results: head_of(copy, RESULT_PREVIEW_ROWS),
+                download: copy,
             }
 
         def stop(token: str | None, request: gr.Request) -> str:
-            """Cancel this user's running batch."""
+            """Cancel this user's queued or running batches."""
             account = current_account(services, token, request)
-            if services.batches.cancel(account.id):
-                return "Cancelling: the batch stops after the current chunk and saves nothing."
+            with shown_to_user():
+                if batches.cancel(account.id):
+                    return CANCELLED
             return "No batch is running."
+
+        def list_jobs(token: str | None, request: gr.Request) -> Any:
+            """The user's recent jobs (quietly nothing when logged out)."""
+            try:
+                account = services.accounts.authenticate(token or None)
+                return jobs_table(batches.jobs(account.id, limit=20))
+            except AppError:
+                return gr.skip()
+
+        def fetch_job(job_id: str, token: str | None, request: gr.Request) -> str:
+            """A copy of a done job's results for the browser to download."""
+            account = current_account(services, token, request)
+            with shown_to_user():
+                job = batches.job(account.id, job_id.strip())
+                return private_copy(services, account.id, job)
 
         upload.change(inspect, [upload, session], [info, column, preview], api_visibility="private")
         run.click(
-            score,
-            [upload, column, session],
-            [status, summary, results, download],
-            api_visibility="private",
-            concurrency_limit=2,  # batches are CPU-bound; more would only slow each other
-        )
+            score, [upload, column, session], [status, summary, results, download],
+            api_visibility="private", concurrency_limit=None,
+        )  # fmt: skip
         cancel.click(stop, [session], status, api_visibility="private", concurrency_limit=None)
+        refresh.tick(list_jobs, [session], jobs, api_visibility="private", show_progress="hidden")
+        fetch.click(fetch_job, [chosen, session], download, api_visibility="private")
 
         def batch(
             file: FileData,
@@ -160,20 +219,56 @@ def build(services: Services, session: gr.State) -> None:
             token: str = "",
             request: gr.Request = None,  # type: ignore[assignment]
         ) -> tuple[dict[str, Any], FileData]:
-            """Score a CSV/TSV (gradio_client's handle_file) and save it as a batch.
+            """Score a CSV/TSV (gradio_client's handle_file) and wait until it is saved.
 
-            Returns the summary (counts, empty rows, batch_id, download_url) and the results.
+            Returns the job (counts, empty rows, batch_id, download_url) and the results.
             """
             account = current_account(services, token, request)
             path, name = uploaded_file(file)
             with shown_to_user():
-                done = services.batches.run(
+                done = batches.run(account.id, path, name, text_column=text_column.strip() or None)
+                copy = private_copy(services, account.id, done)
+            return done.to_dict(), FileData(path=copy)
+
+        def batch_submit(
+            file: FileData,
+            text_column: str = "",
+            token: str = "",
+            request: gr.Request = None,  # type: ignore[assignment]
+        ) -> dict[str, Any]:
+            """Queue a CSV/TSV as a batch job and return at once; follow /batch_status."""
+            account = current_account(services, token, request)
+            path, name = uploaded_file(file)
+            with shown_to_user():
+                job = batches.submit(
                     account.id, path, name, text_column=text_column.strip() or None
                 )
-            summary = {**done.to_dict(), "download_url": f"/api/batch/{done.batch_id}/results.csv"}
-            return summary, FileData(path=private_copy(done))
+            return job.to_dict()
 
-        gr.api(batch, api_name="batch")  # inside the Tab: a Tabs may only hold tabs
+        def batch_status(
+            job_id: str,
+            token: str = "",
+            request: gr.Request = None,  # type: ignore[assignment]
+        ) -> dict[str, Any]:
+            """Status, progress and (when done) counts and download_url of a job."""
+            account = current_account(services, token, request)
+            with shown_to_user():
+                return batches.job(account.id, job_id.strip()).to_dict()
+
+        def batch_list(
+            token: str = "",
+            request: gr.Request = None,  # type: ignore[assignment]
+        ) -> list[dict[str, Any]]:
+            """Your recent batch jobs, newest first."""
+            account = current_account(services, token, request)
+            with shown_to_user():
+                return [job.to_dict() for job in batches.jobs(account.id, limit=50)]
+
+        # inside the Tab: a Tabs may only hold tabs
+        gr.api(batch, api_name="batch", concurrency_limit=None)
+        gr.api(batch_submit, api_name="batch_submit")
+        gr.api(batch_status, api_name="batch_status", concurrency_limit=None)
+        gr.api(batch_list, api_name="batches")
 
 
 def uploaded_file(file: FileData | dict[str, Any]) -> tuple[str, str]:

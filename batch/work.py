@@ -1,0 +1,203 @@
+"""The work of a batch, whichever engine delivers it: score one chunk; finish the job.
+
+Both steps are idempotent. A chunk's results are stored and the chunk marked done in one
+transaction whose guarded UPDATE only one worker wins, so a chunk retried after its
+worker died (or scored twice by a slow worker) is written once. The job is finished by
+whoever sees its last chunk done: in one transaction the `batches` row and every
+prediction are added and the job marked done, so history shows all of it or nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from sqlalchemy.exc import OperationalError
+
+from batch.blobs import BlobStore, input_name, output_name, pack, unpack
+from batch.jobs import SOURCE_BATCH
+from errors import AppError, DatabaseUnavailable
+from sentiment.scheduler import BATCH, InferenceScheduler
+from storage import batches, jobs, predictions
+from storage.engine import Database
+from storage.models import ACTIVE_JOB_STATUSES, LABELS, BatchJob, utcnow
+
+logger = logging.getLogger(__name__)
+
+PASS_ROWS = 128  # texts handed to the scheduler at a time; a stop request is seen between
+FAILED = "Scoring or saving failed; nothing was saved."
+
+
+class HandBack(Exception):
+    """This worker is stopping: the chunk is left for another worker to score."""
+
+
+# Errors worth another try (the database blinked); anything else fails the job.
+TRANSIENT = (DatabaseUnavailable, OperationalError, HandBack)
+
+
+def _texts(rows: list[list[Any]], index: int, max_chars: int) -> Iterator[tuple[str, bool]]:
+    """(text for the model, cut?) per row with a text, as `batch.ingest.iter_rows` does."""
+    for _line, cells in rows:
+        text = cells[index] if cells[index].strip() else ""
+        if text:
+            yield text[:max_chars], len(text) > max_chars
+
+
+class ChunkWork:
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        scheduler: InferenceScheduler,
+        *,
+        insert_chunk: int = predictions.INSERT_CHUNK,
+    ) -> None:
+        self._db = db
+        self.blobs = blobs
+        self._blobs = blobs
+        self._scheduler = scheduler
+        self.insert_chunk = insert_chunk
+
+    def run_chunk(
+        self, job_id: str, number: int, should_stop: Callable[[], bool] = lambda: False
+    ) -> None:
+        """Score chunk `number` of the job (unless done, or the job is over), then finish
+        the job if that was its last chunk. Raises HandBack when `should_stop` says so."""
+        with self._db.session_scope() as session:
+            job = jobs.get(session, job_id)
+            if job is None or job.status not in ACTIVE_JOB_STATUSES:
+                return  # cancelled, failed or gone: nothing to do
+            user_id, details = job.user_id, job.details
+            if not jobs.chunk_is_done(session, job_id, number):
+                jobs.set_status(
+                    session, job_id, "running", only_from=("queued",), started_at=utcnow()
+                )
+                rows = unpack(self._blobs.get(session, user_id, job_id, input_name(number)))
+            else:
+                rows = None
+        if rows is not None:
+            try:
+                self._score(job_id, user_id, number, rows, details, should_stop)
+            except TRANSIENT:
+                raise
+            except Exception as exc:
+                logger.warning("batch job %s: chunk %d failed: %s", job_id, number, exc)
+                self.fail(job_id, exc.message if isinstance(exc, AppError) else FAILED)
+                return
+        self.finish(job_id)
+
+    def _score(
+        self,
+        job_id: str,
+        user_id: int,
+        number: int,
+        rows: list[list[Any]],
+        details_json: str,
+        should_stop: Callable[[], bool],
+    ) -> None:
+        details = json.loads(details_json)
+        found = list(_texts(rows, details["text_index"], details["max_chars"]))
+        out: list[list[Any]] = []
+        model_id = ""
+        for start in range(0, len(found), PASS_ROWS):
+            if should_stop():
+                raise HandBack(f"chunk {number} of job {job_id} handed back")
+            part = found[start : start + PASS_ROWS]
+            scored = self._scheduler.predict([t for t, _ in part], lane=BATCH, max_chars=None)
+            for (_text, cut), p in zip(part, scored, strict=True):
+                probs = p.probabilities
+                out.append(
+                    [LABELS.index(p.label), p.score, probs["negative"], probs["neutral"],
+                     probs["positive"], cut or p.truncated]
+                )  # fmt: skip
+                model_id = p.model
+        with self._db.session_scope() as session:
+            if not jobs.finish_chunk(session, job_id, number, len(found)):
+                session.rollback()  # done by another worker, or the job is over
+                return
+            payload = {"model": model_id, "results": out}
+            self._blobs.put(session, user_id, job_id, output_name(number), pack(payload))
+
+    def finish(self, job_id: str) -> None:
+        """If every chunk is done: record the batch and its predictions, all or nothing."""
+        try:
+            with self._db.session_scope() as session:
+                job = jobs.lock_for_finish(session, job_id)
+                if job is None:
+                    return
+                self._record(session, job)
+        except TRANSIENT:
+            raise
+        except Exception as exc:
+            logger.warning("batch job %s: recording failed: %s", job_id, exc)
+            self.fail(job_id, exc.message if isinstance(exc, AppError) else FAILED)
+
+    def _record(self, session: Any, job: BatchJob) -> None:
+        details = json.loads(job.details)
+        counts = [0, 0, 0]
+        score_sum, truncated = 0.0, 0
+        for number in range(job.chunk_count):
+            payload = unpack(self._blobs.get(session, job.user_id, job.id, output_name(number)))
+            for label, score, *_probs, cut in payload["results"]:
+                counts[label] += 1
+                score_sum += score
+                truncated += bool(cut)
+        now = utcnow()
+        batch_id = batches.insert(
+            session,
+            user_id=job.user_id,
+            filename=job.filename,
+            counts=dict(zip(LABELS, counts, strict=True)),
+            created_at=now,
+        )
+        rows = self._prediction_rows(session, job, details, batch_id, now)
+        predictions.insert_many(session, rows, chunk_size=self.insert_chunk)
+        job.status, job.batch_id, job.finished_at = "done", batch_id, now
+        job.count_negative, job.count_neutral, job.count_positive = counts
+        job.score_sum, job.truncated, job.rows_done = score_sum, truncated, sum(counts)
+        session.flush()
+
+    def _prediction_rows(
+        self, session: Any, job: BatchJob, details: dict[str, Any], batch_id: int, now: Any
+    ) -> Iterator[dict[str, Any]]:
+        for number in range(job.chunk_count):
+            rows = unpack(self._blobs.get(session, job.user_id, job.id, input_name(number)))
+            payload = unpack(self._blobs.get(session, job.user_id, job.id, output_name(number)))
+            texts = _texts(rows, details["text_index"], details["max_chars"])
+            for (text, _cut), result in zip(texts, payload["results"], strict=True):
+                label, score, negative, neutral, positive, _ = result
+                yield predictions.new_row(
+                    user_id=job.user_id,
+                    text=text,
+                    label=LABELS[label] if isinstance(label, int) else label,
+                    score=score,
+                    probabilities={"negative": negative, "neutral": neutral, "positive": positive},
+                    model_id=payload["model"],
+                    source=SOURCE_BATCH,
+                    created_at=now,
+                    batch_id=batch_id,
+                )
+
+    def fail(self, job_id: str, message: str) -> None:
+        """Mark the job failed (if still active) and remove what it stored."""
+        self.end(job_id, "failed", error=message)
+
+    def end(self, job_id: str, status: str, error: str | None = None) -> bool:
+        """Move an active job to `status` and clean up; False if it was already over."""
+        with self._db.session_scope() as session:
+            job = jobs.get(session, job_id)
+            if job is None:
+                return False
+            ended = jobs.set_status(
+                session, job_id, status, only_from=ACTIVE_JOB_STATUSES,
+                error=error, finished_at=utcnow(), files_removed=True,
+            )  # fmt: skip
+            if ended:
+                jobs.delete_chunks(session, job_id)
+                self._blobs.remove_job(session, job.user_id, job_id)
+        if ended:
+            self._blobs.remove_job(None, job.user_id, job_id)
+        return ended
