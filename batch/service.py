@@ -205,6 +205,7 @@ class BatchService:
         for job_id, user_id in due:
             with self._db.session_scope() as session:
                 self.blobs.remove_job(session, user_id, job_id)
+                jobs.delete_chunks(session, job_id)
                 jobs.mark_files_removed(session, job_id)
             self.blobs.remove_job(None, user_id, job_id)
         if due:

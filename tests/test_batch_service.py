@@ -6,6 +6,8 @@ Runs on SQLite, or on PostgreSQL when TEST_DATABASE_URL is set (the `services` f
 from __future__ import annotations
 
 import json
+import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,15 +15,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 
 from batch.export import RESULT_COLUMNS, read_results, result_header
 from batch.ingest import Limits
-from batch.service import BatchService, Job, Progress
-from errors import BatchCancelled, CsvFormatError
+from batch.jobs import JobView, Progress
+from batch.service import BatchService
+from errors import BatchCancelled, BatchFailed, CsvFormatError, Gone, NotFound
 from services import Services
 from storage import predictions
-from storage.models import Batch, Prediction
+from storage.models import Batch as BatchRow
+from storage.models import BatchBlob, BatchChunk, BatchJob, Prediction
 from tests.helpers import ROOT, new_username
 
 CORPUS = ROOT / "tests" / "data" / "csv"
@@ -35,14 +38,31 @@ def user_id(services: Services) -> int:
 
 def table_counts(services: Services) -> tuple[int, int]:
     with services.db.session_scope() as session:
-        batches = session.scalar(select(func.count()).select_from(Batch)) or 0
+        batches = session.scalar(select(func.count()).select_from(BatchRow)) or 0
         rows = session.scalar(select(func.count()).select_from(Prediction)) or 0
     return batches, rows
 
 
+def stored_parts(services: Services, job_id: str) -> int:
+    """Chunk rows plus stored parts (database rows, or files in development mode)."""
+    with services.db.session_scope() as session:
+        chunks = session.scalar(select(func.count()).where(BatchChunk.job_id == job_id)) or 0
+        blobs = session.scalar(select(func.count()).where(BatchBlob.job_id == job_id)) or 0
+    files = len(list((services.settings.DATA_DIR / "batches").glob(f"user-*/job-{job_id}/*")))
+    return chunks + blobs + files
+
+
 def small_service(services: Services, tmp_path: Path, **options: Any) -> BatchService:
+    """The module's batch service (same engine and workers) with other limits or chunks."""
     base = services.batches
-    return BatchService(services.db, services.model, base.limits, tmp_path / "batches", **options)
+    return BatchService(
+        services.db, base.work, base.blobs, base.engine, base.limits,
+        upload_dir=tmp_path / "uploads", **options,
+    )  # fmt: skip
+
+
+def results_of(service: BatchService, user_id: int, job: JobView, tmp_path: Path) -> Path:
+    return service.save_results(user_id, job.id, tmp_path / f"{job.id}.csv")
 
 
 def test_the_corpus_has_at_least_25_files_each_with_an_outcome() -> None:
@@ -52,7 +72,7 @@ def test_the_corpus_has_at_least_25_files_each_with_an_outcome() -> None:
 
 
 @pytest.mark.parametrize("name", sorted(EXPECTED))
-def test_corpus_file(name: str, services: Services, user_id: int) -> None:
+def test_corpus_file(name: str, services: Services, user_id: int, tmp_path: Path) -> None:
     expected = EXPECTED[name]
     before = table_counts(services)
     if "error" in expected:
@@ -61,22 +81,23 @@ def test_corpus_file(name: str, services: Services, user_id: int) -> None:
         assert caught.value.message == expected["error"]
         assert table_counts(services) == before
         return
-    summary = services.batches.run(user_id, CORPUS / name, name)
-    assert summary.scored == expected["scored"]
-    assert summary.empty_rows == expected["empty_rows"]
-    assert summary.truncated == expected["truncated"]
-    assert summary.encoding == expected["encoding"]
-    assert summary.delimiter == expected["delimiter"]
-    assert summary.text_column == expected["text_column"]
-    assert sum(summary.counts.values()) == summary.scored
-    assert table_counts(services) == (before[0] + 1, before[1] + summary.scored)
-    header, rows = read_results(summary.results_path)
+    job = services.batches.run(user_id, CORPUS / name, name)
+    summary = job.to_dict()
+    assert summary["scored"] == expected["scored"]
+    assert summary["empty_rows"] == expected["empty_rows"]
+    assert summary["truncated"] == expected["truncated"]
+    assert summary["encoding"] == expected["encoding"]
+    assert summary["delimiter"] == expected["delimiter"]
+    assert summary["text_column"] == expected["text_column"]
+    assert sum(summary["counts"].values()) == summary["scored"]
+    assert table_counts(services) == (before[0] + 1, before[1] + summary["scored"])
+    header, rows = read_results(results_of(services.batches, user_id, job, tmp_path))
     assert header == result_header(header[:-6])  # ours get a suffix if the input has the name
     assert [name.split("_")[0] for name in header[-6:]] == list(RESULT_COLUMNS)
-    assert len(rows) == summary.scored + summary.empty_rows  # skipped rows stay, unlabelled
+    assert len(rows) == summary["scored"] + summary["empty_rows"]  # skipped rows stay, unlabelled
     with services.db.session_scope() as session:
         stored = session.scalars(
-            select(Prediction).where(Prediction.batch_id == summary.batch_id)
+            select(Prediction).where(Prediction.batch_id == job.batch_id)
         ).all()
         assert {p.source for p in stored} == {"batch"}
         assert all(p.user_id == user_id for p in stored)
@@ -102,8 +123,8 @@ def test_a_chosen_text_column_wins_and_an_unknown_one_is_explained(
     services: Services, user_id: int
 ) -> None:
     path = CORPUS / "09_pipe.csv"
-    summary = services.batches.run(user_id, path, "pipe.csv", text_column="USER")
-    assert summary.text_column == "user"
+    job = services.batches.run(user_id, path, "pipe.csv", text_column="USER")
+    assert job.text_column == "user"
     with pytest.raises(CsvFormatError, match=r"There is no column 'nope'\. The columns are: id"):
         services.batches.run(user_id, path, "pipe.csv", text_column="nope")
 
@@ -119,9 +140,11 @@ def reviews(tmp_path: Path, n: int) -> Path:
 def test_a_failure_writing_the_kth_chunk_leaves_nothing(
     services: Services, user_id: int, tmp_path: Path, k: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The database itself refuses the k-th chunk (a label its CHECK constraint rejects),
-    whichever way chunks are written (COPY on PostgreSQL, INSERT elsewhere)."""
-    service = small_service(services, tmp_path, insert_chunk=10)
+    """The database itself refuses the k-th chunk of predictions (a label its CHECK
+    constraint rejects), whichever way chunks are written (COPY on PostgreSQL, INSERT
+    elsewhere): the job fails and leaves no rows and no stored parts."""
+    service = small_service(services, tmp_path, chunk_rows=7)
+    monkeypatch.setattr(service.work, "insert_chunk", 10)
     write_chunk = predictions._write_chunk
     calls = 0
 
@@ -134,37 +157,45 @@ def test_a_failure_writing_the_kth_chunk_leaves_nothing(
 
     monkeypatch.setattr(predictions, "_write_chunk", corrupt_kth)
     before = table_counts(services)
-    with pytest.raises(IntegrityError, match=r"(?i)check"):
-        service.run(user_id, reviews(tmp_path, 35), "reviews.csv")
+    started: list[JobView] = []
+    with pytest.raises(BatchFailed, match="nothing was saved"):
+        service.run(user_id, reviews(tmp_path, 35), "reviews.csv", on_start=started.append)
     assert calls == k
     assert table_counts(services) == before
-    assert not list((tmp_path / "batches").rglob("*.csv"))  # no results file either
+    job = service.job(user_id, started[0].id)
+    assert job.status == "failed" and job.batch_id is None
+    assert stored_parts(services, job.id) == 0  # no stored upload or results either
 
 
 def test_cancel_stops_scoring_and_leaves_nothing(
     services: Services, user_id: int, tmp_path: Path
 ) -> None:
-    service = small_service(services, tmp_path, chunk_rows=5)
+    service = small_service(services, tmp_path, chunk_rows=20)
     seen: list[Progress] = []
-    job: list[Job] = []
+    started: list[JobView] = []
 
     def cancel_after_first_chunk(progress: Progress) -> None:
         seen.append(progress)
-        service.cancel(user_id)
+        if progress.done:
+            service.cancel(user_id)
 
     before = table_counts(services)
     with pytest.raises(BatchCancelled, match="nothing was saved"):
         service.run(
             user_id,
-            reviews(tmp_path, 40),
+            reviews(tmp_path, 4000),
             "reviews.csv",
             on_progress=cancel_after_first_chunk,
-            on_start=job.append,
+            on_start=started.append,
         )
-    assert [p.done for p in seen] == [5]  # the next chunk never ran
-    assert seen[0].total == 40
+    job = service.job(user_id, started[0].id)
+    assert job.status == "cancelled"
+    assert 0 < seen[-1].done < 4000 and seen[-1].total == 4000  # stopped part-way
     assert table_counts(services) == before
-    assert service.status(user_id, job[0].id).status == "cancelled"
+    time.sleep(1)  # a chunk being scored when the cancel came is dropped, not saved
+    assert table_counts(services) == before
+    assert stored_parts(services, job.id) == 0
+    assert service.cancel(user_id, job.id) == 0  # over: nothing left to cancel
 
 
 def test_progress_reports_rows_rate_and_time_left(
@@ -172,23 +203,58 @@ def test_progress_reports_rows_rate_and_time_left(
 ) -> None:
     service = small_service(services, tmp_path, chunk_rows=8)
     seen: list[Progress] = []
-    summary = service.run(user_id, reviews(tmp_path, 20), "r.csv", on_progress=seen.append)
-    assert [(p.done, p.total) for p in seen] == [(8, 20), (16, 20), (20, 20)]
-    assert seen[-1].eta_s == 0
-    assert " / 20 rows · " in seen[0].describe() and "s left" in seen[0].describe()
-    status = service.status(user_id, str(summary.batch_id))
-    assert (status.status, status.done, status.total) == ("done", 20, 20)
+    job = service.run(user_id, reviews(tmp_path, 20), "r.csv", on_progress=seen.append)
+    assert {p.total for p in seen} == {20}
+    assert {p.done for p in seen} <= {0, 8, 16, 20}  # progress moves a chunk at a time
+    assert seen[-1].done == 20 and seen[-1].eta_s == 0
+    assert " / 20 rows · " in seen[-1].describe() and "s left" in seen[-1].describe()
+    status = service.job(user_id, str(job.batch_id))
+    assert (status.status, status.progress.done, status.progress.total) == ("done", 20, 20)
+    with services.db.session_scope() as session:
+        assert session.get(BatchJob, job.id).chunk_count == 3  # type: ignore[union-attr]
+
+
+def test_a_job_is_queued_at_once_and_followed_by_its_id(
+    services: Services, user_id: int, tmp_path: Path
+) -> None:
+    service = small_service(services, tmp_path, chunk_rows=50)
+    queued = service.submit(user_id, reviews(tmp_path, 200), "q.csv")
+    assert queued.status == "queued" and queued.progress.total == 200
+    assert queued.batch_id is None and queued.download_url is None
+    done = service.wait(user_id, queued.id)
+    assert done.status == "done" and done.progress.done == 200
+    assert done.download_url == f"/api/batch/{done.batch_id}/results.csv"
+    assert [j.id for j in service.jobs(user_id, limit=1)] == [queued.id]  # newest first
+
+
+def test_expired_files_are_removed_and_the_download_says_so(
+    services: Services, user_id: int, tmp_path: Path
+) -> None:
+    service = small_service(services, tmp_path)
+    job = service.run(user_id, reviews(tmp_path, 5), "old.csv")
+    service.remove_expired(job.files_expire_at - timedelta(seconds=1))  # older jobs may go
+    assert not service.job(user_id, job.id).files_expired
+    assert service.remove_expired(job.files_expire_at + timedelta(seconds=1)) >= 1
+    shown = service.job(user_id, job.id)
+    assert shown.files_expired and shown.download_url is None
+    with pytest.raises(Gone, match="expired"):
+        service.results(user_id, job.batch_id)  # type: ignore[arg-type]
+    assert stored_parts(services, job.id) == 0
+    with services.db.session_scope() as session:  # history rows stay
+        kept = session.scalar(select(func.count()).where(Prediction.batch_id == job.batch_id))
+    assert kept == 5
 
 
 def test_another_users_batch_is_not_found(services: Services, user_id: int) -> None:
-    summary = services.batches.run(user_id, CORPUS / "01_utf8_plain.csv", "a.csv")
+    job = services.batches.run(user_id, CORPUS / "01_utf8_plain.csv", "a.csv")
     other = services.accounts.register(new_username(), "correct horse battery").id
-    for ask in (str(summary.batch_id), summary.job_id):
-        with pytest.raises(Exception, match="You have no batch"):
-            services.batches.status(other, ask)
-    with pytest.raises(Exception, match="You have no batch"):
-        services.batches.results_file(other, summary.batch_id)
-    assert services.batches.status(user_id, summary.job_id).batch_id == summary.batch_id
+    for ask in (str(job.batch_id), job.id):
+        with pytest.raises(NotFound, match="You have no batch"):
+            services.batches.job(other, ask)
+        with pytest.raises(NotFound, match="You have no batch"):
+            services.batches.results(other, ask)
+        assert services.batches.cancel(other, ask) == 0
+    assert services.batches.job(user_id, job.id).batch_id == job.batch_id
 
 
 # Any text a spreadsheet cell can hold, except NUL and lone surrogates (not encodable).
@@ -219,8 +285,8 @@ def test_any_text_round_trips_through_upload_score_download(
         writer = csv.writer(f, quoting=csv.QUOTE_ALL)
         writer.writerow(["text", "other"])
         writer.writerows([t, other] for t in texts)
-    summary = services.batches.run(user_id, path, "in.csv", text_column="text")
-    header, rows = read_results(summary.results_path)
+    job = services.batches.run(user_id, path, "in.csv", text_column="text")
+    header, rows = read_results(results_of(services.batches, user_id, job, directory))
     assert header == result_header(["text", "other"])
     assert [row[:2] for row in rows] == [[t, other] for t in texts]
     assert all(row[2] in ("negative", "neutral", "positive") for row in rows)
@@ -235,21 +301,16 @@ def test_iterating_keeps_only_one_chunk(services: Services, tmp_path: Path) -> N
     assert sizes == [16, 16, 16, 2]
 
 
-def test_results_files_go_with_the_account(services: Services, tmp_path: Path) -> None:
+def test_stored_files_go_with_the_account(services: Services, tmp_path: Path) -> None:
     service = small_service(services, tmp_path)
     owner = services.accounts.register(new_username(), "correct horse battery")
     other = services.accounts.register(new_username(), "correct horse battery").id
     kept = service.run(other, reviews(tmp_path, 3), "kept.csv")
     gone = service.run(owner.id, reviews(tmp_path, 3), "gone.csv")
+    assert stored_parts(services, gone.id) > 0
     token = services.accounts.login(owner.username, "correct horse battery").token
     services.accounts.delete_account(token.access_token, "correct horse battery")
-
-    # A deletion interrupted before its files went: the start-up sweep removes them.
-    assert gone.results_path.exists()
-    assert service.remove_orphaned_results() == 1
-    assert not gone.results_path.parent.exists()
-    assert kept.results_path.exists()
+    assert stored_parts(services, gone.id) == 0  # rows, parts and files went with it
+    assert stored_parts(services, kept.id) > 0
     assert service.remove_orphaned_results() == 0
-
-    service.remove_results_of(other)
-    assert not kept.results_path.exists()
+    service.save_results(other, kept.id, tmp_path / "kept-results.csv")  # still there
