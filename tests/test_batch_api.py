@@ -6,6 +6,8 @@ import csv
 import io
 import time
 from collections.abc import Iterator
+from typing import Any
+from unittest.mock import ANY
 
 import pytest
 from fastapi.testclient import TestClient
@@ -36,10 +38,27 @@ def upload(client: TestClient, token: str, name: str, **data: str) -> object:
         )
 
 
-def test_post_scores_and_links_status_and_download(client: TestClient, token: str) -> None:
+def done(client: TestClient, token: str, response: object) -> dict[str, object]:
+    """Follow a 202's status_url until the job ends; its last status."""
+    assert response.status_code == 202, response.text  # type: ignore[attr-defined]
+    status_url = response.json()["status_url"]  # type: ignore[attr-defined]
+    deadline = time.monotonic() + 120
+    while (status := client.get(status_url, headers=bearer(token)).json())["status"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return status  # type: ignore[no-any-return]
+
+
+def test_post_queues_then_status_links_the_download(client: TestClient, token: str) -> None:
     response = upload(client, token, "31_injection.csv")
-    assert response.status_code == 201, response.text  # type: ignore[attr-defined]
-    body = response.json()  # type: ignore[attr-defined]
+    queued = response.json()  # type: ignore[attr-defined]
+    assert queued["status"] == "queued" and queued["job_id"]
+    assert queued["status_url"] == f"/api/batch/{queued['job_id']}"
+    body: dict[str, Any] = done(client, token, response)
+    assert body["status"] == "done"
     assert body["scored"] == 4 and sum(body["counts"].values()) == 4
     assert body["download_url"] == f"/api/batch/{body['batch_id']}/results.csv"
     status = client.get(body["status_url"], headers=bearer(token)).json()
@@ -56,7 +75,7 @@ def test_post_scores_and_links_status_and_download(client: TestClient, token: st
 
 
 def test_history_filters_by_batch(client: TestClient, token: str) -> None:
-    body = upload(client, token, "07_semicolon.csv").json()  # type: ignore[attr-defined]
+    body = done(client, token, upload(client, token, "07_semicolon.csv"))
     history = client.get(
         "/api/history", params={"batch_id": body["batch_id"]}, headers=bearer(token)
     )
@@ -67,13 +86,18 @@ def test_history_filters_by_batch(client: TestClient, token: str) -> None:
 
 
 def test_text_column_can_be_chosen(client: TestClient, token: str) -> None:
-    body = upload(client, token, "09_pipe.csv", text_column="user").json()  # type: ignore[attr-defined]
-    assert body["text_column"] == "user"
+    body = done(client, token, upload(client, token, "09_pipe.csv", text_column="user"))
+    assert body["text_column"] == "user" and body["status"] == "done"
 
 
-def test_unreadable_file_is_a_422_with_the_line(client: TestClient, token: str) -> None:
+def test_unreadable_file_is_a_422_with_the_line(
+    client: TestClient, token: str, services: Services
+) -> None:
+    before = len(client.get("/api/batches", headers=bearer(token)).json()["items"])
     response = upload(client, token, "18_unclosed_quote.csv")
     assert response.status_code == 422  # type: ignore[attr-defined]
+    after = client.get("/api/batches", headers=bearer(token)).json()["items"]
+    assert len(after) == before  # nothing stored
     assert response.json()["error"] == {  # type: ignore[attr-defined]
         "code": "csv_format_error",
         "message": 'Line 3: a quoted field opened here is never closed: a " is missing, '
@@ -85,34 +109,45 @@ def test_every_route_needs_a_token(client: TestClient) -> None:
     with (CORPUS / "01_utf8_plain.csv").open("rb") as f:
         assert client.post("/api/batch", files={"file": ("a.csv", f)}).status_code == 401
     assert client.get("/api/batch/1").status_code == 401
+    assert client.get("/api/batches").status_code == 401
+    assert client.post("/api/batch/1/cancel").status_code == 401
     assert client.get("/api/batch/1/results.csv").status_code == 401
 
 
 def test_another_users_batch_is_a_404(client: TestClient, token: str, services: Services) -> None:
-    body = upload(client, token, "01_utf8_plain.csv").json()  # type: ignore[attr-defined]
+    body = done(client, token, upload(client, token, "01_utf8_plain.csv"))
     other = other_token(client, services)
-    for path in (body["status_url"], body["download_url"], f"/api/batch/{body['job_id']}"):
+    for path in (body["status_url"], body["download_url"], f"/api/batch/{body['batch_id']}"):
         response = client.get(path, headers=bearer(other))
         assert response.status_code == 404, path
         assert response.json()["error"]["code"] == "not_found"
+    cancel = client.post(f"/api/batch/{body['job_id']}/cancel", headers=bearer(other))
+    assert cancel.status_code == 404
+    assert client.get("/api/batches", headers=bearer(other)).json()["items"] == []
     assert client.get("/api/batch/999999", headers=bearer(token)).status_code == 404
 
 
-def test_wait_false_answers_at_once_and_status_shows_progress(
-    client: TestClient, token: str
+def test_batches_lists_the_callers_jobs_newest_first_in_pages(
+    client: TestClient, services: Services
 ) -> None:
-    with (CORPUS / "10_quoted_newlines.csv").open("rb") as f:
-        response = client.post(
-            "/api/batch?wait=false", headers=bearer(token), files={"file": ("q.csv", f)}
-        )
-    assert response.status_code == 202
-    status_url = response.json()["status_url"]
-    deadline = time.monotonic() + 60
-    while (status := client.get(status_url, headers=bearer(token)).json())["status"] == "running":
-        assert time.monotonic() < deadline
-        time.sleep(0.1)
-    assert status["status"] == "done" and status["progress"]["done"] == 3
-    assert client.get(status["download_url"], headers=bearer(token)).status_code == 200
+    token = other_token(client, services)
+    ids = [done(client, token, upload(client, token, "10_quoted_newlines.csv"))["job_id"]
+           for _ in range(3)]  # fmt: skip
+    first = client.get("/api/batches", params={"limit": 2}, headers=bearer(token)).json()
+    assert [j["job_id"] for j in first["items"]] == ids[::-1][:2]
+    more = client.get(
+        "/api/batches", params={"limit": 2, "before": first["next_before"]}, headers=bearer(token)
+    ).json()
+    assert [j["job_id"] for j in more["items"]] == [ids[0]] and more["next_before"] is None
+    assert first["items"][0]["progress"] == {"done": 3, "total": 3, "rows_per_s": ANY,
+                                             "eta_s": 0.0}  # fmt: skip
+
+
+def test_cancel_of_a_finished_job_is_a_404(client: TestClient, token: str) -> None:
+    body = done(client, token, upload(client, token, "10_quoted_newlines.csv"))
+    response = client.post(f"/api/batch/{body['job_id']}/cancel", headers=bearer(token))
+    assert response.status_code == 404
+    assert client.get(body["status_url"], headers=bearer(token)).json()["status"] == "done"
 
 
 @pytest.fixture(scope="module")
@@ -132,6 +167,24 @@ def test_gradio_client_batch(gradio: Client, client: TestClient, token: str) -> 
         rows = list(csv.reader(f))
     assert [row[1] for row in rows[1:]] == ["good", "", "   ", "bad"]
     assert client.get(summary["download_url"], headers=bearer(token)).status_code == 200
+
+
+def test_gradio_client_submit_then_status(gradio: Client, token: str) -> None:
+    queued = gradio.predict(
+        handle_file(str(CORPUS / "12_empty_text_rows.csv")), "", token, api_name="/batch_submit"
+    )
+    assert queued["status"] == "queued"
+    deadline = time.monotonic() + 120
+    while (status := gradio.predict(queued["job_id"], token, api_name="/batch_status"))[
+        "status"
+    ] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert status["status"] == "done" and status["scored"] == 2
+    listed = gradio.predict(token, api_name="/batches")
+    assert listed[0]["job_id"] == queued["job_id"]
+    with pytest.raises(Exception, match="You have no batch"):
+        gradio.predict("0" * 24, token, api_name="/batch_status")
 
 
 def test_gradio_client_batch_needs_a_valid_token(gradio: Client) -> None:
