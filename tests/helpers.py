@@ -115,3 +115,16 @@ def free_port() -> int:
 def postgres_admin_url() -> str | None:
     url = os.environ.get("TEST_DATABASE_URL")
     return make_url(url).render_as_string(False) if url else None
+
+
+def stored_parts(services: Any, job_id: str) -> int:
+    """A job's chunk rows plus its stored parts (database rows, or development files)."""
+    from sqlalchemy import func, select
+
+    from storage.models import BatchBlob, BatchChunk
+
+    with services.db.session_scope() as session:
+        chunks = session.scalar(select(func.count()).where(BatchChunk.job_id == job_id)) or 0
+        blobs = session.scalar(select(func.count()).where(BatchBlob.job_id == job_id)) or 0
+    files = len(list((services.settings.DATA_DIR / "batches").glob(f"user-*/job-{job_id}/*")))
+    return int(chunks + blobs + files)

@@ -8,7 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from services import Services
-from tests.helpers import PASSWORD, api_login, bearer, new_username
+from tests.helpers import PASSWORD, api_login, bearer, new_username, stored_parts
 
 
 def register(client: TestClient, username: str, password: str = PASSWORD) -> dict:
@@ -175,23 +175,24 @@ def test_deleting_the_account_takes_its_data_and_files(
     token = api_login(client, username)
     upload = {"file": ("mine.csv", b"text\nlovely\nawful\n", "text/csv")}
     batch = client.post("/api/batch", headers=bearer(token), files=upload)
-    assert batch.status_code == 201, batch.text
+    assert batch.status_code == 202, batch.text
     user_id = client.get("/api/auth/me", headers=bearer(token)).json()["id"]
-    results = services.batches.results_file(user_id, batch.json()["batch_id"])
+    job_id = services.batches.wait(user_id, batch.json()["job_id"]).id
+    assert stored_parts(services, job_id) > 0
 
     wrong = client.post(
         "/api/auth/delete-account", json={"password": "not the password"}, headers=bearer(token)
     )
     assert wrong.status_code == 401
     assert wrong.json()["error"]["code"] == "invalid_credentials"
-    assert results.exists()
+    assert stored_parts(services, job_id) > 0
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 200
 
     deleted = client.post(
         "/api/auth/delete-account", json={"password": PASSWORD}, headers=bearer(token)
     )
     assert deleted.status_code == 204
-    assert not results.exists()
+    assert stored_parts(services, job_id) == 0
     assert client.get("/api/auth/me", headers=bearer(token)).status_code == 401
     login = client.post("/api/auth/token", data={"username": username, "password": PASSWORD})
     assert login.status_code == 401

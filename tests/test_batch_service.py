@@ -24,8 +24,8 @@ from errors import BatchCancelled, BatchFailed, CsvFormatError, Gone, NotFound
 from services import Services
 from storage import predictions
 from storage.models import Batch as BatchRow
-from storage.models import BatchBlob, BatchChunk, BatchJob, Prediction
-from tests.helpers import ROOT, new_username
+from storage.models import BatchJob, Prediction
+from tests.helpers import ROOT, new_username, stored_parts
 
 CORPUS = ROOT / "tests" / "data" / "csv"
 EXPECTED: dict[str, dict[str, Any]] = json.loads((CORPUS / "expected.json").read_text("utf-8"))
@@ -41,15 +41,6 @@ def table_counts(services: Services) -> tuple[int, int]:
         batches = session.scalar(select(func.count()).select_from(BatchRow)) or 0
         rows = session.scalar(select(func.count()).select_from(Prediction)) or 0
     return batches, rows
-
-
-def stored_parts(services: Services, job_id: str) -> int:
-    """Chunk rows plus stored parts (database rows, or files in development mode)."""
-    with services.db.session_scope() as session:
-        chunks = session.scalar(select(func.count()).where(BatchChunk.job_id == job_id)) or 0
-        blobs = session.scalar(select(func.count()).where(BatchBlob.job_id == job_id)) or 0
-    files = len(list((services.settings.DATA_DIR / "batches").glob(f"user-*/job-{job_id}/*")))
-    return chunks + blobs + files
 
 
 def small_service(services: Services, tmp_path: Path, **options: Any) -> BatchService:

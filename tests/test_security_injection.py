@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import csv
 import io
+import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -193,10 +194,16 @@ def test_csv_cells_headers_and_file_names(app: FastAPI, services: Services) -> N
         response = client.post(
             "/api/batch", files=files, data={"text_column": "text"}, headers=headers
         )
-        assert replies(f"batch {payload!r}", response.status_code) == 201, response.text
-        batch_ids.append(response.json()["batch_id"])
-        status = client.get(f"/api/batch/{batch_ids[-1]}", headers=headers)
+        assert replies(f"batch {payload!r}", response.status_code) == 202, response.text
+        status_url = response.json()["status_url"]
+        while (status := client.get(status_url, headers=headers)).json()["status"] in (
+            "queued",
+            "running",
+        ):
+            time.sleep(0.05)
         assert replies("status", status.status_code) == 200
+        assert status.json()["status"] == "done", status.text
+        batch_ids.append(status.json()["batch_id"])
         sent = Path(f"{payload}.csv").name.replace('"', "%22")  # httpx escapes quotes
         assert status.json()["filename"] == sent, n
     rows = client.get(
