@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import shutil
+import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
@@ -21,7 +22,7 @@ from batch.jobs import JobView, Progress, view
 from batch.results import stream_csv
 from batch.submit import submit
 from batch.work import ChunkWork
-from errors import BatchCancelled, BatchFailed, Gone, NotFound
+from errors import AppError, BatchCancelled, BatchFailed, Gone, NotFound
 from storage import jobs
 from storage.engine import Database
 from storage.models import JOB_ID_LENGTH, as_row_id, utcnow
@@ -31,6 +32,7 @@ logger = logging.getLogger(__name__)
 RESULTS_FOLDER = "batches"  # under DATA_DIR: stored parts in development mode (backed up)
 POLL_S = 0.2  # how often `run` looks at a job it waits for
 PAGE_LIMIT = 100
+SWEEP_EVERY_S = 3600.0  # expired stored files are removed within the hour
 
 ProgressCallback = Callable[[Progress], None]
 
@@ -60,6 +62,7 @@ class BatchService:
         self.upload_dir = upload_dir  # uploads wait here while they are checked and stored
         self.chunk_rows = chunk_rows
         self.files_days = files_days
+        self._stopping = threading.Event()
 
     def inspect(self, path: Path | str, text_column: str | None = None) -> CsvInfo:
         """Check a file and describe it (preview, detected column); CsvFormatError if unreadable."""
@@ -213,8 +216,19 @@ class BatchService:
         return len(due)
 
     def start(self) -> None:
+        """Start this process's workers and the hourly sweep of expired files."""
         self.remove_expired()
         self.engine.start()
+        self._sweeper = threading.Thread(target=self._sweep, name="batch-expiry", daemon=True)
+        self._sweeper.start()
 
     def close(self) -> None:
+        self._stopping.set()
         self.engine.close()
+
+    def _sweep(self) -> None:
+        while not self._stopping.wait(SWEEP_EVERY_S):
+            try:
+                self.remove_expired()
+            except AppError as exc:  # the database is away: the next sweep catches up
+                logger.warning("Removing expired batch files failed: %s", exc.message)

@@ -1,0 +1,260 @@
+"""Batch jobs on PostgreSQL: rows/s through workers, interactive latency during a batch,
+and the time from the end of a large upload to the 202.
+
+    python benchmarks/jobs.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
+    python benchmarks/jobs.py --postgres URL --rows 20000 --latency-s 15   # quicker
+
+Every figure comes from this one run, on a fresh database:
+- baseline: the same rows scored and written in one process without jobs (the model in
+  chunks of 1,000, then one COPY), which is what a batch cost before jobs;
+- in-process: a web process with BATCH_WORKERS=1, end to end (POST to done);
+- 1 and 2 standalone workers (`python app.py worker`) with a web process that scores
+  nothing (BATCH_WORKERS=0), end to end;
+- `/api/predict` single-text latency with N users (no think time) on an idle server, then
+  while a batch runs in that server's own worker;
+- a ~50 MB upload: seconds from the last byte sent to the 202.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.batch import free_port, fresh_postgres, review_texts, short_texts, write_csv
+
+ROOT = Path(__file__).resolve().parent.parent
+PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway benchmark account
+
+
+def machine() -> str:
+    flags: set[str] = set()
+    model = "unknown CPU"
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name") and model == "unknown CPU":
+            model = line.split(":", 1)[1].strip()
+        if line.startswith("flags"):
+            flags = set(line.split(":", 1)[1].split())
+    wanted = ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"]
+    return f"{model}; {os.cpu_count()} CPUs; flags: {' '.join(f for f in wanted if f in flags)}"
+
+
+class Cluster:
+    """Web processes and workers on one database, all stopped at the end."""
+
+    def __init__(self, database_url: str, cache: Path) -> None:
+        self.env = {
+            **os.environ,
+            "DATABASE_URL": database_url,
+            "SECRET_KEY": "b" * 64,
+            "MODEL_CACHE_DIR": str(cache),
+            "HOST": "127.0.0.1",
+            "LOG_LEVEL": "WARNING",
+            "MAX_UPLOAD_MB": "60",
+        }
+        self.procs: list[subprocess.Popen[bytes]] = []
+
+    def web(self, workers: int) -> str:
+        port = free_port()
+        env = {**self.env, "PORT": str(port), "BATCH_WORKERS": str(workers),
+               "DATA_DIR": tempfile.mkdtemp(prefix="sentiscope-bench-")}  # fmt: skip
+        self.procs.append(subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env))
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 180
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    return url
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.5)
+        raise SystemExit("the server did not start")
+
+    def worker(self, database_url: str, ready: int) -> subprocess.Popen[bytes]:
+        """Start a worker; return once `ready` workers are registered (model loaded)."""
+        env = {**self.env, "DATA_DIR": tempfile.mkdtemp(prefix="sentiscope-bench-")}
+        proc = subprocess.Popen([sys.executable, "app.py", "worker"], cwd=ROOT, env=env)
+        self.procs.append(proc)
+        engine = create_engine(normalize_database_url(database_url))
+        deadline = time.monotonic() + 180
+        with engine.connect() as connection:
+            while (
+                connection.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar_one()
+                < ready
+            ):
+                if time.monotonic() > deadline:
+                    raise SystemExit("the worker did not start")
+                connection.rollback()
+                time.sleep(0.5)
+        engine.dispose()
+        return proc
+
+    def stop(self, proc: subprocess.Popen[bytes] | None = None) -> None:
+        for p in [proc] if proc else list(self.procs):
+            p.terminate()
+            try:
+                p.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                p.kill()
+            self.procs.remove(p)
+
+
+def token(url: str, username: str) -> str:
+    httpx.post(f"{url}/api/auth/register", json={"username": username, "password": PASSWORD})
+    reply = httpx.post(f"{url}/api/auth/token", data={"username": username, "password": PASSWORD})
+    return str(reply.json()["access_token"])
+
+
+def submit(url: str, bearer: str, path: Path) -> tuple[str, float]:
+    """(status_url, seconds from POST to the 202); sending the body over loopback is
+    a small part of it (the server checks and stores the file before answering)."""
+    headers = {"Authorization": f"Bearer {bearer}"}
+    with path.open("rb") as f, httpx.Client(timeout=600) as client:
+        start = time.perf_counter()
+        reply = client.post(f"{url}/api/batch", headers=headers, files={"file": (path.name, f)})
+        seconds = time.perf_counter() - start
+    assert reply.status_code == 202, reply.text
+    return str(reply.json()["status_url"]), seconds
+
+
+def wait_done(url: str, bearer: str, status_url: str) -> dict[str, object]:
+    headers = {"Authorization": f"Bearer {bearer}"}
+    while True:
+        status = httpx.get(f"{url}{status_url}", headers=headers, timeout=30).json()
+        if status["status"] not in ("queued", "running"):
+            assert status["status"] == "done", status
+            return dict(status)
+        time.sleep(0.25)
+
+
+def end_to_end(url: str, bearer: str, path: Path, rows: int) -> float:
+    start = time.perf_counter()
+    status_url, _ = submit(url, bearer, path)
+    wait_done(url, bearer, status_url)
+    return rows / (time.perf_counter() - start)
+
+
+def baseline(database_url: str, path: Path, rows: int) -> float:
+    """Scoring and writing in one process, no jobs: the model in chunks, one COPY."""
+    from batch.ingest import Limits, inspect, iter_chunks
+    from sentiment import Prediction, load_model, predict
+    from storage import Database, predictions, upgrade_head, users
+    from storage.models import User, utcnow
+
+    db = Database(normalize_database_url(database_url))
+    upgrade_head(db.engine)
+    model = load_model("bundled", backend="onnx-int8")
+    limits = Limits(max_bytes=10**9, max_rows=10**7, max_chars=5000)
+    start = time.perf_counter()
+    info = inspect(path, limits)
+    staged: list[tuple[str, Prediction]] = []
+    for chunk in iter_chunks(path, info, limits, 1000):
+        texts = [r.text for r in chunk if r.text]
+        staged.extend(zip(texts, predict(model, texts, max_chars=None), strict=True))
+    with db.session_scope() as session:
+        user = users.add(
+            session,
+            User(username=f"base{random.randint(0, 10**6)}", password_hash="-"),  # noqa: S106 - never logs in
+        )
+        now = utcnow()
+        predictions.insert_many(session, (
+            predictions.new_row(user_id=user.id, text=t, label=p.label, score=p.score,
+                                probabilities=p.probabilities, model_id=p.model, source="batch",
+                                created_at=now)
+            for t, p in staged
+        ))  # fmt: skip
+    rate = rows / (time.perf_counter() - start)
+    db.dispose()
+    return rate
+
+
+def latency(url: str, bearer: str, users: int, seconds: float) -> tuple[float, float, int]:
+    """p50 and p95 (ms) of single-text /api/predict calls, `users` at once, no think time."""
+    times: list[float] = []
+    stop = time.monotonic() + seconds
+    headers = {"Authorization": f"Bearer {bearer}"}
+
+    def user(n: int) -> None:
+        rng = random.Random(n)
+        with httpx.Client(timeout=60) as client:
+            while time.monotonic() < stop:
+                text = short_texts(1, rng)[0]
+                start = time.perf_counter()
+                reply = client.post(f"{url}/api/predict", json={"texts": [text]}, headers=headers)
+                times.append((time.perf_counter() - start) * 1000)
+                assert reply.status_code == 200, reply.text
+
+    threads = [threading.Thread(target=user, args=(n,)) for n in range(users)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    q = statistics.quantiles(times, n=100)
+    return q[49], q[94], len(times)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--postgres", required=True, help="server URL; a fresh database is made")
+    parser.add_argument("--rows", type=int, default=100_000)
+    parser.add_argument("--latency-users", type=int, default=5)
+    parser.add_argument("--latency-s", type=float, default=30.0)
+    parser.add_argument("--upload-mb", type=float, default=50.0)
+    args = parser.parse_args()
+    print(f"machine: {machine()}; threads per process: default (one per core)")
+    work = Path(tempfile.mkdtemp(prefix="sentiscope-jobs-"))
+    rng = random.Random(7)
+    short = work / "short.csv"
+    write_csv(short, short_texts(args.rows, rng))
+    database_url, _name = fresh_postgres(args.postgres)
+    cluster = Cluster(database_url, work / "models")
+    try:
+        base = baseline(database_url, short, args.rows)
+        print(f"baseline (one process, no jobs): {base:,.0f} rows/s")
+        web = cluster.web(workers=1)
+        bearer = token(web, "bench_inproc")
+        inproc = end_to_end(web, bearer, short, args.rows)
+        print(f"in-process worker (BATCH_WORKERS=1): {inproc:,.0f} rows/s ({inproc / base:.0%})")
+        idle = latency(web, bearer, args.latency_users, args.latency_s)
+        status_url, _ = submit(web, bearer, short)
+        busy = latency(web, bearer, args.latency_users, args.latency_s)
+        wait_done(web, bearer, status_url)
+        print(
+            f"/api/predict, {args.latency_users} users: idle p50 {idle[0]:.1f} ms p95 "
+            f"{idle[1]:.1f} ms ({idle[2]} calls); during a batch p50 {busy[0]:.1f} ms p95 "
+            f"{busy[1]:.1f} ms ({busy[2]} calls); p95 ratio {busy[1] / idle[1]:.2f}x"
+        )
+        big = work / "big.csv"
+        n = max(1, int(args.upload_mb * 1e6 / 620))
+        write_csv(big, review_texts(n, rng))
+        size = big.stat().st_size / 1e6
+        _url, to_202 = submit(web, bearer, big)
+        print(f"upload of {size:,.1f} MB ({n:,} reviews): {to_202:.2f} s from POST to the 202")
+        cluster.stop()
+        front = cluster.web(workers=0)
+        bearer = token(front, "bench_workers")
+        first = cluster.worker(database_url, 1)
+        one = end_to_end(front, bearer, short, args.rows)
+        print(f"1 standalone worker: {one:,.0f} rows/s ({one / base:.0%} of the baseline)")
+        cluster.worker(database_url, 2)
+        two = end_to_end(front, bearer, short, args.rows)
+        print(f"2 standalone workers: {two:,.0f} rows/s ({two / one:.2f}x one worker)")
+        cluster.stop(first)
+    finally:
+        cluster.stop()
+
+
+if __name__ == "__main__":
+    main()
