@@ -34,6 +34,7 @@ from sqlalchemy import create_engine, text
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.batch import free_port, fresh_postgres, review_texts, short_texts, write_csv
+from settings import normalize_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway benchmark account
