@@ -91,7 +91,7 @@ def build(services: Services, session: gr.State) -> None:
             one_day = charts.single_day(found)
             sampled = ""
             if found.words_sampled < found.total:
-                sampled = f" Words come from the newest {found.words_sampled:,} texts."
+                sampled = f" Words come from an even sample of {found.words_sampled:,} texts."
             return {
                 status: f"{found.total:,} predictions.{sampled}",
                 charts_column: gr.Column(visible=True),
