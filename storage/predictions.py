@@ -277,8 +277,7 @@ def texts(
     if every > 1:
         query = query.where(table.c.id % every == 0)
     result = session.connection().execute(query.execution_options(yield_per=chunk))
-    for rows in result.partitions():
-        yield rows  # Row objects unpack like (label, text) tuples
+    yield from result.partitions()  # Row objects unpack like (label, text) tuples
 
 
 def count_by_user(session: Session) -> dict[int, int]:
