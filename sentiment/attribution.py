@@ -10,6 +10,8 @@ variants that drop both sentiment words credit each of them.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 RIDGE = 1.0  # keeps weights finite when a few variants cannot tell two groups apart
@@ -60,3 +62,21 @@ def fit(kept: np.ndarray, target: np.ndarray, ridge: float = RIDGE) -> np.ndarra
     penalty[-1, -1] = 0.0
     coef = np.linalg.solve(x.T @ x + penalty, x.T @ target)
     return np.asarray(coef[:-1])
+
+
+@dataclass(frozen=True)
+class WordWeight:
+    word: str
+    start: int  # character offsets into the text: text[start:end] == word
+    end: int
+    weight: float  # > 0 raises the predicted label's log-odds, < 0 lowers them
+
+
+def word_weights(spans: list[tuple[str, float]]) -> list[WordWeight]:
+    """The words of an explanation's spans (whitespace left out), with their offsets."""
+    words, cursor = [], 0
+    for segment, weight in spans:
+        if segment.strip():
+            words.append(WordWeight(segment, cursor, cursor + len(segment), round(weight, 4)))
+        cursor += len(segment)
+    return words

@@ -241,7 +241,7 @@ def explain(
     probs, truncated = probabilities(model, variants)
     (prediction,) = postprocess(model, probs[:1], truncated[:1])
     best = LABELS.index(prediction.label)
-    weights = attribution.fit(kept, attribution.log_odds(probs, best)) if groups else []
+    weights = attribution.fit(kept, attribution.log_odds(probs, best))
     weight_of = {
         span[0]: float(w) for group, w in zip(groups, weights, strict=True) for span in group
     }
