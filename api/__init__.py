@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import admin, auth, batch, health, history, insights, predict, tokens
+from api import admin, auth, batch, explain, health, history, insights, predict, tokens
 from api.errors import install_error_handlers, not_found_router
 
 
@@ -15,6 +15,7 @@ def install_api(app: FastAPI) -> None:
         health.router,
         auth.router,
         predict.router,
+        explain.router,
         history.router,
         insights.router,
         tokens.router,

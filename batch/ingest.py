@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import IO
 
 from errors import CsvFormatError
+from sentiment.columns import no_text_message, text_columns
 
 # Preferred names for the text column, best first; matched whole, then as part of a name.
 TEXT_COLUMN_NAMES = (
@@ -186,21 +187,29 @@ def _normal(name: str) -> str:
 
 
 def detect_text_column(columns: list[str], sample: list[list[str]]) -> str:
-    """By name (text, review, comment, ...), else the column with the longest texts."""
-    normal = [_normal(c) for c in columns]
+    """By name (text, review, comment, ...), else the column with the longest texts.
+
+    Only columns that hold text count: one of mostly numbers is never guessed, and a file
+    without any is a CsvFormatError naming its columns.
+    """
+    candidates = text_columns(columns, sample)
+    if not candidates:
+        raise CsvFormatError(no_text_message(columns))
+    normal = [_normal(c) for c in candidates]
     for wanted in TEXT_COLUMN_NAMES:
         if wanted in normal:
-            return columns[normal.index(wanted)]
+            return candidates[normal.index(wanted)]
     for wanted in TEXT_COLUMN_NAMES:
         for i, name in enumerate(normal):
             if wanted in name.split("_"):
-                return columns[i]
+                return candidates[i]
 
-    def mean_length(i: int) -> float:
+    def mean_length(name: str) -> float:
+        i = columns.index(name)
         cells = [r[i].strip() for r in sample if i < len(r) and r[i].strip()]
         return sum(map(len, cells)) / len(cells) if cells else 0.0
 
-    return columns[max(range(len(columns)), key=mean_length)]
+    return max(candidates, key=mean_length)
 
 
 def choose_column(columns: list[str], wanted: str) -> str:

@@ -7,7 +7,9 @@ release cannot (the list says nothing about older versions) and is reported as s
 Exit 1 when a checked package has a vulnerability that docs/pip-audit.md does not list as
 an exception, or when the index cannot be read at all.
 
-    python scripts/audit_latest.py [--index https://pypi.org/pypi]
+    python scripts/audit_latest.py [--index <JSON API root>]
+
+The index defaults to the one pip is configured with (scripts/pip_index.py --json).
 """
 
 from __future__ import annotations
@@ -70,8 +72,12 @@ def ids_of(vulnerability: dict[str, object]) -> set[str]:
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--index", default="https://pypi.org/pypi")
+    parser.add_argument("--index", help="JSON API root (default: pip's configured index)")
     args = parser.parse_args()
+    if args.index is None:
+        from pip_index import json_api, simple_index  # beside this script
+
+        args.index = json_api(simple_index())
     accepted = set(EXCEPTION_ROW.findall(EXCEPTIONS_DOC.read_text(encoding="utf-8")))
     packages = installed()
     with ThreadPoolExecutor(max_workers=8) as pool:

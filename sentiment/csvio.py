@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from errors import InvalidInput
+from sentiment.columns import no_text_message, text_columns
 
 # Preferred names for the text column, best first; matched whole, then as a part of a name.
 TEXT_COLUMN_NAMES = (
@@ -80,8 +81,15 @@ def find_column(table: Table, name: str) -> str:
 
 
 def detect_text_column(table: Table) -> str:
-    """The column that holds the texts: a known name, else the longest text on average."""
-    lowered = {c: c.strip().lower() for c in table.columns}
+    """The column that holds the texts: a known name, else the longest text on average.
+
+    Columns of mostly numbers are never chosen; without any other, InvalidInput names them.
+    """
+    sample = [[row.get(c) or "" for c in table.columns] for row in table.rows[:1000]]
+    candidates = text_columns(table.columns, sample)
+    if not candidates:
+        raise InvalidInput(no_text_message(table.columns) + " Or name one with --text-column.")
+    lowered = {c: c.strip().lower() for c in candidates}
     for wanted in TEXT_COLUMN_NAMES:
         for column, low in lowered.items():
             if low == wanted:
@@ -93,21 +101,9 @@ def detect_text_column(table: Table) -> str:
 
     def mean_length(column: str) -> float:
         values = [row.get(column) or "" for row in table.rows[:1000]]
-        texts = [v for v in values if not _is_number(v)]
-        return sum(map(len, texts)) / max(1, len(values))
+        return sum(map(len, values)) / max(1, len(values))
 
-    best = max(table.columns, key=mean_length)
-    if mean_length(best) == 0:
-        raise InvalidInput("No column holds text; name it with --text-column.")
-    return best
-
-
-def _is_number(value: str) -> bool:
-    try:
-        float(value)
-    except ValueError:
-        return False
-    return True
+    return max(candidates, key=mean_length)
 
 
 def read_sst_trees(path: Path | str) -> Table:

@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 from errors import InvalidInput
+from sentiment import attribution
 from sentiment.labels import LABELS
 from sentiment.model import SentimentModel
 
@@ -54,8 +55,8 @@ class Prediction:
 class Explanation:
     prediction: Prediction
     # (segment, weight) covering the text exactly: "".join(s for s, _ in spans) == text.
-    # Weight: how much the segment raises the predicted label's probability (drop in it
-    # when the word is removed); 0.0 for whitespace and for words past the truncation.
+    # Weight: how much the segment raises the predicted label's log-odds (see
+    # sentiment.attribution); 0.0 for whitespace and for words past the truncation.
     spans: list[tuple[str, float]]
 
 
@@ -219,9 +220,10 @@ def explain(
 ) -> Explanation:
     """Per-word contributions to the predicted label, by occlusion (one batched pass).
 
-    Each word is removed in turn and the drop in the predicted label's probability is its
-    weight. Long texts are occluded in groups of neighbouring words so that at most
-    ``max_variants`` variants are scored; a group's words share its weight.
+    The weights come from sentiment.attribution: variants with words removed, fitted on
+    the predicted label's log-odds. Long texts are occluded in groups of neighbouring
+    words so that at most ``max_variants`` variants are scored; a group's words share
+    its weight.
     """
     (text,) = validate([text], max_chars)
     words = [m.span() for m in _WORD.finditer(text)]
@@ -232,22 +234,17 @@ def explain(
         )["offset_mapping"]
         seen_until = max(end for _, end in offsets)
         words = [w for w in words if w[0] < seen_until]
-    size = max(1, math.ceil(len(words) / max_variants))
+    size = max(1, math.ceil(len(words) / attribution.max_groups(max_variants)))
     groups = [words[i : i + size] for i in range(0, len(words), size)]
-    variants = [text]
-    for group in groups:
-        kept, cursor = [], 0
-        for start, end in group:
-            kept.append(text[cursor:start])
-            cursor = end
-        variants.append("".join(kept) + text[cursor:])
+    kept = attribution.masks(len(groups), max_variants)
+    variants = [attribution.occlude(text, groups, row) for row in kept]
     probs, truncated = probabilities(model, variants)
     (prediction,) = postprocess(model, probs[:1], truncated[:1])
     best = LABELS.index(prediction.label)
-    weight_of = {}
-    for g, group in enumerate(groups, start=1):
-        for span in group:
-            weight_of[span[0]] = float(probs[0, best] - probs[g, best])
+    weights = attribution.fit(kept, attribution.log_odds(probs, best))
+    weight_of = {
+        span[0]: float(w) for group, w in zip(groups, weights, strict=True) for span in group
+    }
     spans: list[tuple[str, float]] = []
     cursor = 0
     for match in _WORD.finditer(text):

@@ -47,3 +47,24 @@ def test_counts_trend_histogram_and_words(services: Services) -> None:
 
 def test_words_drop_stop_words_numbers_and_short_words() -> None:
     assert words_of("The 2 BEST pizzas I've ever had, it's a 10/10!") == ["best", "pizzas"]
+
+
+def test_words_leave_out_links_mentions_entities_and_numbers() -> None:
+    tweet = (
+        "@united thanks for the 'great' crew!! http://t.co/x1Yz &amp; &#39; B737 2nd "
+        "www.example.com/deal 10/10 &quot;loved&quot; https://united.com"
+    )
+    assert words_of(tweet) == ["thanks", "great", "crew", "loved"]
+
+
+def test_top_words_count_every_matching_text_not_only_the_newest(services: Services) -> None:
+    user_id, _ = make_user(services)
+    # 6,000 texts: the oldest 1,000 say "ancient", the newest 5,000 "recent".
+    add_rows(services, user_id, ["ancient ancient words"] * 1_000, step=timedelta(seconds=1))
+    later = T0 + timedelta(days=1)
+    add_rows(services, user_id, ["recent words"] * 5_000, start=later, step=timedelta(seconds=1))
+    insights = services.insights.for_user(user_id, HistoryFilters())
+    assert insights.words_sampled == insights.total == 6_000
+    assert dict(insights.words["positive"]) == {"words": 6_000, "recent": 5_000, "ancient": 2_000}
+    searched = services.insights.for_user(user_id, make_filters(search="ancient"))
+    assert dict(searched.words["positive"]) == {"ancient": 2_000, "words": 1_000}

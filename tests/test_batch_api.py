@@ -105,6 +105,16 @@ def test_unreadable_file_is_a_422_with_the_line(
     }
 
 
+def test_file_of_only_numbers_is_a_422_and_scores_nothing(client: TestClient, token: str) -> None:
+    response = upload(client, token, "37_only_numbers.csv")
+    assert response.status_code == 422  # type: ignore[attr-defined]
+    error = response.json()["error"]  # type: ignore[attr-defined]
+    assert error["code"] == "csv_format_error"
+    assert error["message"].startswith("No column holds text: id, price.")
+    history = client.get("/api/history", params={"search": "1"}, headers=bearer(token))
+    assert history.json()["items"] == []
+
+
 def test_every_route_needs_a_token(client: TestClient) -> None:
     with (CORPUS / "01_utf8_plain.csv").open("rb") as f:
         assert client.post("/api/batch", files={"file": ("a.csv", f)}).status_code == 401

@@ -220,6 +220,7 @@ def test_python_app_py_serves_on_host_and_port(tmp_path: Path) -> None:
     assert re.fullmatch(r'\{"status":"ok","database":"ok","model":"bundled-[0-9a-f]{12}"\}', health)
     assert "gradio" in page.lower()  # the Gradio front end is served at /
     assert len([line for line in output.splitlines() if MODE_LINE.search(line)]) == 1
+    assert f"Open http://127.0.0.1:{port}; API docs at /docs" in output
     assert "SECRET_KEY is not set" in output
     assert (tmp_path / "secret_key").exists()
 
@@ -249,3 +250,19 @@ def test_importing_app_starts_nothing(tmp_path: Path) -> None:
     assert done.returncode == 0, done.stderr
     assert done.stdout.split() == ["1", "False"]  # no server thread, UI not even imported
     assert list(tmp_path.iterdir()) == []  # no data directory, no database
+
+
+@pytest.mark.parametrize(
+    ("host", "line"),
+    [
+        ("0.0.0.0", "http://localhost:7860 (listening on all interfaces)"),  # noqa: S104
+        ("::", "http://localhost:7860 (listening on all interfaces)"),
+        ("127.0.0.1", "http://127.0.0.1:7860"),
+        ("::1", "http://[::1]:7860"),
+        ("sentiscope.example", "http://sentiscope.example:7860"),
+    ],
+)
+def test_start_up_names_the_address_to_open(host: str, line: str) -> None:
+    from app import serving_line
+
+    assert serving_line(host, 7860) == line

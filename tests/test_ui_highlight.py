@@ -1,20 +1,27 @@
-"""The Analyze tab colours the words that drove a prediction, even a confident one."""
+"""The Analyze tab colours the words that drove a prediction: green raises, red lowers."""
 
 from __future__ import annotations
 
-from ui.analyze import highlight
+from ui.analyze import LOWERS, LOWERS_STRONGLY, RAISES_STRONGLY, WORD_COLORS, highlight
 
 
-def test_strongest_word_is_fully_coloured_and_signs_kept() -> None:
-    spans = [("great", 0.004), (" ", 0.0), ("but", -0.001), (" ", 0.0), ("late", -0.002)]
+def test_categories_are_relative_to_the_strongest_word_and_keep_signs() -> None:
+    spans = [("great", 4.0), (" ", 0.0), ("but", -1.0), (" ", 0.0), ("late", -2.5), ("x", 0.2)]
     assert highlight(spans) == [
-        ("great", 1.0),
+        ("great", RAISES_STRONGLY),
         (" ", None),
-        ("but", -0.25),
+        ("but", LOWERS),
         (" ", None),
-        ("late", -0.5),
+        ("late", LOWERS_STRONGLY),
+        ("x", None),  # far weaker than the strongest word: left plain
     ]
 
 
-def test_all_zero_weights_stay_zero() -> None:
-    assert highlight([("ok", 0.0)]) == [("ok", 0.0)]
+def test_all_zero_weights_stay_plain() -> None:
+    assert highlight([("ok", 0.0)]) == [("ok", None)]
+
+
+def test_raising_categories_are_green_and_lowering_ones_red() -> None:
+    for category, color in WORD_COLORS.items():
+        red, green = int(color[1:3], 16), int(color[3:5], 16)
+        assert (green > red) == category.startswith("raises"), category

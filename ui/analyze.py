@@ -20,6 +20,17 @@ GUEST_NOTE = (
 )
 SAVED_NOTE = "Saved to your history."
 TRUNCATED_NOTE = " The text was longer than the model reads; only its beginning was scored."
+# HighlightedText colours numeric scores red (positive) and purple (negative) whatever
+# the legend says, so words get named categories with an explicit colour each.
+RAISES_STRONGLY, RAISES = "raises strongly", "raises"
+LOWERS, LOWERS_STRONGLY = "lowers", "lowers strongly"
+WORD_COLORS = {
+    RAISES_STRONGLY: "#16a34a",
+    RAISES: "#86efac",
+    LOWERS: "#fca5a5",
+    LOWERS_STRONGLY: "#dc2626",
+}
+STRONG, SHOWN = 0.5, 0.15  # shares of the strongest word's weight; below SHOWN: plain
 
 
 def build(services: Services, session: gr.State) -> None:
@@ -42,9 +53,10 @@ def build(services: Services, session: gr.State) -> None:
         with gr.Row():
             confidence = gr.Label(label="Sentiment", num_top_classes=3, elem_id="analyze-label")
             words = gr.HighlightedText(
-                label="Words that drove it (red lowers, green raises the predicted label)",
+                label="Words that drove it (green raises, red lowers the predicted label)",
                 combine_adjacent=False,
-                show_legend=False,
+                show_legend=True,
+                color_map=WORD_COLORS,
                 elem_id="analyze-words",
             )
 
@@ -79,11 +91,19 @@ def build(services: Services, session: gr.State) -> None:
         )
 
 
-def highlight(spans: list[tuple[str, float]]) -> list[tuple[str, float | None]]:
-    """Scale weights to [-1, 1] for HighlightedText.
+def highlight(spans: list[tuple[str, float]]) -> list[tuple[str, str | None]]:
+    """Each word's category for HighlightedText, relative to the strongest word.
 
-    A confident prediction barely moves when one word goes, so raw probability drops can
-    be tiny; scaling by the largest keeps the strongest word fully coloured.
+    Weights are log-odds changes; scaling by the largest keeps the strongest word fully
+    coloured, and words far weaker than it stay plain.
     """
     top = max((abs(w) for _, w in spans), default=0.0) or 1.0
-    return [(seg, round(w / top, 3) if seg.strip() else None) for seg, w in spans]
+    return [(segment, _category(w / top) if segment.strip() else None) for segment, w in spans]
+
+
+def _category(share: float) -> str | None:
+    if abs(share) < SHOWN:
+        return None
+    if share > 0:
+        return RAISES_STRONGLY if share >= STRONG else RAISES
+    return LOWERS_STRONGLY if share <= -STRONG else LOWERS

@@ -1,4 +1,5 @@
-"""Endpoints for gradio_client with stable api_names: /login, /predict, /history, /insights.
+"""Endpoints for gradio_client with stable api_names: /login, /predict, /explain, /history,
+/insights.
 
 A gr.State is invisible to API clients, so each endpoint takes the token as an explicit
 parameter; left empty, an `Authorization: Bearer` header is used instead (gradio_client's
@@ -14,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from analysis.scoring import SOURCE_API
+from sentiment.attribution import word_weights
 from services import Services
 from ui import filters as filter_ui
 from ui.common import client_info, current_account, shown_to_user
@@ -42,6 +44,18 @@ def build(services: Services) -> None:
             {"id": s.id, "text": s.text, **s.prediction.to_dict(), "created_at": str(s.created_at)}
             for s in scored
         ]
+
+    def explain(text: str, token: str = "", request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
+        """Score one text and weigh each word (> 0 raises the label); not saved."""
+        current_account(services, token, request)
+        with shown_to_user():
+            explanation = services.scoring.explain(text)
+        prediction = explanation.prediction
+        return {
+            "label": prediction.label,
+            "score": prediction.score,
+            "words": [asdict(w) for w in word_weights(explanation.spans)],
+        }
 
     def history(
         token: str = "",
@@ -87,5 +101,6 @@ def build(services: Services) -> None:
 
     gr.api(login, api_name="login")
     gr.api(predict, api_name="predict")
+    gr.api(explain, api_name="explain")
     gr.api(history, api_name="history")
     gr.api(insights, api_name="insights")

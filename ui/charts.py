@@ -32,6 +32,16 @@ def trend_frame(insights: Insights) -> pd.DataFrame:
     return frame
 
 
+def single_day(insights: Insights) -> bool:
+    """All predictions on one day: a line through one point draws nothing, so bars."""
+    return len({day for day, _, _ in insights.trend}) == 1
+
+
+def trend_bars_frame(insights: Insights) -> pd.DataFrame:
+    """The trend with days as text, one group of bars per day."""
+    return pd.DataFrame(insights.trend, columns=["day", "label", "count"])
+
+
 def histogram_frame(insights: Insights) -> pd.DataFrame:
     return pd.DataFrame(
         [(bin_range(b), label, n) for b, label, n in insights.histogram],

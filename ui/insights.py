@@ -52,6 +52,15 @@ def build(services: Services, session: gr.State) -> None:
                 title="Per day (UTC)",
                 elem_id="insights-trend",
             )
+            trend_bars = gr.BarPlot(
+                x="day",
+                y="count",
+                color="label",
+                color_map=charts.COLORS,
+                title="Per day (UTC)",
+                visible=False,
+                elem_id="insights-trend-bars",
+            )
             with gr.Row():
                 clouds = {
                     label: gr.Image(
@@ -69,7 +78,7 @@ def build(services: Services, session: gr.State) -> None:
                 label="Top words per label (stop words removed)",
                 elem_id="insights-words",
             )
-        outputs = [status, charts_column, distribution, confidence, trend, top_words]
+        outputs = [status, charts_column, distribution, confidence, trend, trend_bars, top_words]
         outputs += list(clouds.values())
 
         def show(token: str | None, request: gr.Request, *values: Any) -> dict[Any, Any]:
@@ -79,15 +88,17 @@ def build(services: Services, session: gr.State) -> None:
                 found = services.insights.for_user(account.id, filter_ui.parse(*values))
             if found.empty:
                 return {status: EMPTY, charts_column: gr.Column(visible=False)}
+            one_day = charts.single_day(found)
             sampled = ""
             if found.words_sampled < found.total:
-                sampled = f" Words come from the newest {found.words_sampled:,} texts."
+                sampled = f" Words come from an even sample of {found.words_sampled:,} texts."
             return {
                 status: f"{found.total:,} predictions.{sampled}",
                 charts_column: gr.Column(visible=True),
                 distribution: charts.distribution_frame(found),
                 confidence: charts.histogram_frame(found),
-                trend: charts.trend_frame(found),
+                trend: gr.LinePlot(charts.trend_frame(found), visible=not one_day),
+                trend_bars: gr.BarPlot(charts.trend_bars_frame(found), visible=one_day),
                 top_words: charts.top_words_frame(found),
                 **{
                     image: charts.word_cloud(found.words.get(label, []), label)

@@ -42,6 +42,35 @@ def test_explain_points_at_the_sentiment_word(bundled_model: SentimentModel) -> 
     assert top_word == "filthy"
 
 
+@pytest.mark.parametrize(
+    ("text", "label", "strongest"),
+    [
+        ("The staff were lovely and the food was wonderful.", "positive", {"lovely", "wonderful"}),
+        ("The food was awful and the waiter was rude.", "negative", {"awful", "rude"}),
+        ("I love this place, the coffee is excellent.", "positive", {"love", "excellent"}),
+        ("The movie was boring and the acting was awful.", "negative", {"boring", "awful"}),
+        ("What a fantastic, delightful experience!", "positive", {"fantastic", "delightful"}),
+    ],
+)
+def test_sentiment_words_weigh_most_even_when_confident(
+    bundled_model: SentimentModel, text: str, label: str, strongest: set[str]
+) -> None:
+    result = explain(bundled_model, text)
+    assert result.prediction.label == label
+    assert result.prediction.score > 0.9  # saturated: probability drops alone were noise
+    ranked = sorted((w for w in result.spans if w[0].strip()), key=lambda s: -s[1])
+    assert {word for word, _ in ranked[: len(strongest)]} == strongest
+    assert all(weight > 0 for _, weight in ranked[: len(strongest)])  # raise the label
+
+
+def test_a_word_against_the_label_lowers_it(bundled_model: SentimentModel) -> None:
+    result = explain(bundled_model, "Great phone, but the battery is terrible.")
+    weights = dict(result.spans)
+    assert result.prediction.label == "negative"
+    assert weights["terrible"] == max(weights.values())
+    assert weights["Great"] == min(weights.values()) < 0
+
+
 def sst2_dev() -> tuple[list[str], list[str]]:
     path = DATA / "sst2" / "dev.tsv"
     if not path.is_file():
