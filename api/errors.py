@@ -13,9 +13,9 @@ from starlette.routing import Match
 from errors import (
     AppError,
     AuthError,
+    BatchFailed,
     ConfigError,
     Conflict,
-    BatchFailed,
     DatabaseUnavailable,
     Gone,
     InvalidInput,
