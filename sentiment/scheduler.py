@@ -26,8 +26,12 @@ if TYPE_CHECKING:
 
 INTERACTIVE, BATCH = "interactive", "batch"
 LANES = (INTERACTIVE, BATCH)
-DEFAULT_MAX_ROWS = 64  # texts in one pass
-DEFAULT_MAX_CHARS = 24_000  # characters in one pass (~6,000 tokens): bounds a pass's time
+DEFAULT_MAX_ROWS = 64  # texts in one interactive pass
+DEFAULT_MAX_CHARS = 24_000  # characters in one interactive pass (~6,000 tokens)
+# A batch pass is about one forward pass of `predict` (32 rows, ~1,024 tokens): the most
+# an interactive request arriving meanwhile waits for, at no cost to batch throughput.
+BATCH_MAX_ROWS = 32
+BATCH_MAX_CHARS = 4_000
 DEFAULT_GATHER_S = 0.002  # how long a small interactive pass waits for company
 
 
@@ -132,15 +136,16 @@ class InferenceScheduler:
         rows = chars = 0
         for lane in LANES:
             queue = self._lanes[lane]
-            while queue and rows < self.max_rows and chars < self.max_chars:
+            max_rows, max_chars = self._budget(lane)
+            while queue and rows < max_rows and chars < max_chars:
                 request = queue[0]
                 if request.error is not None:  # an earlier pass failed: drop the rest
                     queue.popleft()
                     continue
                 start = end = request.taken
-                while end < len(request.texts) and rows < self.max_rows:
+                while end < len(request.texts) and rows < max_rows:
                     size = len(request.texts[end])
-                    if end > start and chars + size > self.max_chars:
+                    if end > start and chars + size > max_chars:
                         break
                     chars += size
                     rows += 1
@@ -154,6 +159,11 @@ class InferenceScheduler:
             if work:
                 return work  # a pass never mixes lanes: batch work never delays a request
         return work
+
+    def _budget(self, lane: str) -> tuple[int, int]:
+        if lane == BATCH:
+            return min(self.max_rows, BATCH_MAX_ROWS), min(self.max_chars, BATCH_MAX_CHARS)
+        return self.max_rows, self.max_chars
 
     def _run(self, work: list[tuple[_Request, int, int]]) -> None:
         from sentiment.inference import predict
