@@ -136,7 +136,7 @@ class AccountBase:
         return user
 
     def _refuse_while_locked(self, username: str, client: ClientInfo | None) -> None:
-        """A password re-check (change, delete) is a login attempt: same limits, same lock."""
+        """A password or code typed again (change, delete, 2FA off) is a login attempt."""
         blocked = self._throttle.check_login(username, client.ip if client else None)
         if blocked.blocked:
             raise self._too_many_logins(blocked)

@@ -210,12 +210,11 @@ class Accounts(AccountBase):
         """
         failure: AppError | None = None
         with self._db.session_scope() as session:
-            user = self._token_user(session, token)
-            self._refuse_while_locked(user.username, client)
-            if not self._hasher.verify(current_password, user.password_hash).ok:
+            user, ok = self._recheck_password(
+                session, token, current_password, PASSWORD_CHANGE_FAIL, client
+            )
+            if not ok:
                 failure = InvalidCredentials("The current password is incorrect. Try again.")
-                self._event(session, PASSWORD_CHANGE_FAIL, user.username, user.id, client)
-                self._login_failed(session, user.username, user.id, client)
             else:
                 new_hash = self._hasher.hash(validate_password(new_password, user.username))
                 user.password_hash = new_hash
@@ -236,12 +235,9 @@ class Accounts(AccountBase):
         """
         failure: AppError | None = None
         with self._db.session_scope() as session:
-            user = self._token_user(session, token)
-            self._refuse_while_locked(user.username, client)
-            if not self._hasher.verify(password, user.password_hash).ok:
+            user, ok = self._recheck_password(session, token, password, USER_DELETE_FAIL, client)
+            if not ok:
                 failure = InvalidCredentials("The password is incorrect; the account was kept.")
-                self._event(session, USER_DELETE_FAIL, user.username, user.id, client)
-                self._login_failed(session, user.username, user.id, client)
             else:
                 self._event(session, USER_DELETED, user.username, None, client)
                 users.delete(session, user)
@@ -262,6 +258,27 @@ class Accounts(AccountBase):
                 user.is_admin = True
                 return
         self.register(username, password, ClientInfo(user_agent="bootstrap"), is_admin=True)
+
+    def _recheck_password(
+        self,
+        session: Session,
+        token: str | None,
+        password: str,
+        fail_event: str,
+        client: ClientInfo | None,
+    ) -> tuple[User, bool]:
+        """The token's user, and whether `password` is theirs.
+
+        A password typed again (change, delete) is a login attempt: same limits, same
+        lock; a wrong one is recorded as `fail_event` and counted as a failed login.
+        """
+        user = self._token_user(session, token)
+        self._refuse_while_locked(user.username, client)
+        ok = self._hasher.verify(password, user.password_hash).ok
+        if not ok:
+            self._event(session, fail_event, user.username, user.id, client)
+            self._login_failed(session, user.username, user.id, client)
+        return user, ok
 
     def _throttle_registration(self, username: str, client: ClientInfo) -> None:
         verdict = self._throttle.register_attempt(client.ip)

@@ -52,7 +52,6 @@ class TwoFactorSwitch(AccountBase):
         written); a wrong password or code raises InvalidCredentials, is recorded as
         authn_mfa_fail and counts as a failed login for the throttle.
         """
-        ip = client.ip if client else None
         failure: AppError | None = None
         with self._db.session_scope() as session:
             user = self._token_user(session, token)
@@ -60,9 +59,7 @@ class TwoFactorSwitch(AccountBase):
                 raise Conflict("Two-factor authentication is not on; there is nothing to turn off.")
             if self._mfa.is_malformed(code):
                 raise InvalidInput(MALFORMED_CODE)
-            blocked = self._throttle.check_login(user.username, ip)
-            if blocked.blocked:
-                raise self._too_many_logins(blocked)
+            self._refuse_while_locked(user.username, client)
             if not self._hasher.verify(password, user.password_hash).ok:
                 failure = InvalidCredentials("The password is incorrect; two-factor stays on.")
             elif self._mfa.check(session, user.id, code) is None:
