@@ -5,13 +5,14 @@ See storage/backup/__init__.py for the layout of a file.
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import LargeBinary, Table
 
 from errors import InvalidInput
 from storage.models import Base, UTCDateTime
@@ -44,6 +45,8 @@ def tables() -> list[Table]:
 def encode(value: Any) -> Any:
     if isinstance(value, datetime):
         return value.astimezone(UTC).isoformat(timespec="microseconds")
+    if isinstance(value, bytes | memoryview):  # stored batch parts (batch_blobs.data)
+        return base64.b64encode(bytes(value)).decode("ascii")
     return value
 
 
@@ -62,6 +65,8 @@ def decode_row(table: Table, row: dict[str, Any], types: dict[str, Any]) -> dict
     for name, value in row.items():
         if value is not None and isinstance(types[name], UTCDateTime):
             value = datetime.fromisoformat(value)
+        elif value is not None and isinstance(types[name], LargeBinary):
+            value = base64.b64decode(value)
         decoded[name] = value
     return decoded
 
