@@ -3,7 +3,7 @@
 Every field is read from an environment variable of the same name (or from `.env`).
 The README's settings table lists each field; `tests/test_readme.py` keeps them in sync.
 What a DATABASE_URL may be lives with the database (storage/urls.py), the development
-SECRET_KEY with the tokens it signs (auth/secret_key.py); both are named here as well.
+SECRET_KEY file with the tokens it signs (auth/secret_key.py); settings.py names both.
 """
 
 from __future__ import annotations
@@ -21,7 +21,8 @@ from auth.secret_key import (
     DEV_SECRET_FILENAME,
     GENERATE_KEY_COMMAND,
     MIN_SECRET_KEY_LENGTH,
-    with_secret_key,
+    development_key,
+    warn_if_short,
 )
 from errors import ConfigError
 from storage.urls import describe_database, normalize_database_url
@@ -284,3 +285,17 @@ def describe_validation_error(exc: ValidationError) -> str:
         field = ".".join(str(part) for part in error["loc"])
         parts.append(message if not field or message.startswith(field) else f"{field}: {message}")
     return " ".join(parts)
+
+
+def with_secret_key(settings: Settings) -> Settings:
+    """Return settings that have a SECRET_KEY, creating a development key if needed.
+
+    In development mode an unset SECRET_KEY is generated once and kept in DATA_DIR
+    (mode 0600) so that logins survive a restart. Production never reaches here without
+    a key: the validator refuses it.
+    """
+    if settings.SECRET_KEY is not None:
+        warn_if_short(settings.SECRET_KEY.get_secret_value())
+        return settings
+    key = development_key(settings.DATA_DIR)
+    return settings.model_copy(update={"SECRET_KEY": SecretStr(key)})

@@ -8,14 +8,8 @@ import logging
 import os
 import secrets
 from pathlib import Path
-from typing import TYPE_CHECKING
-
-from pydantic import SecretStr
 
 from errors import ConfigError
-
-if TYPE_CHECKING:
-    from settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -24,22 +18,21 @@ GENERATE_KEY_COMMAND = 'python -c "import secrets; print(secrets.token_hex(32))"
 DEV_SECRET_FILENAME = "secret_key"  # noqa: S105 - a file name
 
 
-def with_secret_key(settings: Settings) -> Settings:
-    """Return settings that have a SECRET_KEY, creating a development key if needed.
+def warn_if_short(key: str) -> None:
+    if len(key) < MIN_SECRET_KEY_LENGTH:
+        logger.warning(
+            "SECRET_KEY is shorter than %d characters; generate a strong one with %s",
+            MIN_SECRET_KEY_LENGTH,
+            GENERATE_KEY_COMMAND,
+        )
 
-    In development mode an unset SECRET_KEY is generated once and kept in DATA_DIR
-    (mode 0600) so that logins survive a restart. Production never reaches here without
-    a key: the validator refuses it.
+
+def development_key(data_dir: Path) -> str:
+    """The development key kept in `data_dir` (mode 0600), created on first use.
+
+    Raises ConfigError, with the fix, when it cannot be kept there.
     """
-    if settings.SECRET_KEY is not None:
-        if len(settings.SECRET_KEY.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
-            logger.warning(
-                "SECRET_KEY is shorter than %d characters; generate a strong one with %s",
-                MIN_SECRET_KEY_LENGTH,
-                GENERATE_KEY_COMMAND,
-            )
-        return settings
-    path = settings.DATA_DIR / DEV_SECRET_FILENAME
+    path = data_dir / DEV_SECRET_FILENAME
     try:
         key = _read_or_create_key(path)
     except OSError as exc:
@@ -54,7 +47,7 @@ def with_secret_key(settings: Settings) -> Settings:
         path,
         GENERATE_KEY_COMMAND,
     )
-    return settings.model_copy(update={"SECRET_KEY": SecretStr(key)})
+    return key
 
 
 def _read_or_create_key(path: Path) -> str:
