@@ -2,39 +2,49 @@
 
 Every field is read from an environment variable of the same name (or from `.env`).
 The README's settings table lists each field; `tests/test_readme.py` keeps them in sync.
+What a DATABASE_URL may be lives with the database (storage/urls.py), the development
+SECRET_KEY file with the tokens it signs (auth/secret_key.py); settings.py names both.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import secrets
 from pathlib import Path
 from typing import Annotated, Literal, Self
 from urllib.parse import urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
-from sqlalchemy.engine import URL, make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.engine import URL
 
+from auth.secret_key import (
+    DEV_SECRET_FILENAME,
+    GENERATE_KEY_COMMAND,
+    MIN_SECRET_KEY_LENGTH,
+    development_key,
+    warn_if_short,
+)
 from errors import ConfigError
+from storage.urls import describe_database, normalize_database_url
+
+__all__ = [
+    "DEV_SECRET_FILENAME",
+    "GENERATE_KEY_COMMAND",
+    "MIN_SECRET_KEY_LENGTH",
+    "SQLITE_FILENAME",
+    "Settings",
+    "describe_database",
+    "describe_validation_error",
+    "load_settings",
+    "normalize_database_url",
+    "with_secret_key",
+]
 
 logger = logging.getLogger(__name__)
 
-MIN_SECRET_KEY_LENGTH = 32
-GENERATE_KEY_COMMAND = 'python -c "import secrets; print(secrets.token_hex(32))"'
 SQLITE_FILENAME = "sentiscope.db"
-DEV_SECRET_FILENAME = "secret_key"  # noqa: S105 - a file name
 
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
-_POSTGRES_SCHEMES = {"postgres", "postgresql", "postgresql+psycopg"}
-_SSLMODES = ("disable", "allow", "prefer", "require", "verify-ca", "verify-full")
-_URL_HELP = (
-    "Use postgresql://USER:PASSWORD@HOST:5432/DBNAME (postgres:// also works; options such "
-    "as ?sslmode=require are kept; percent-encode special characters in the password), "
-    "sqlite:///path/to/file.db, or leave DATABASE_URL unset for the local SQLite file."
-)
 
 
 class Settings(BaseSettings):
@@ -277,40 +287,6 @@ class Settings(BaseSettings):
         return f"{mode} mode: using {describe_database(self.database_url())}"
 
 
-def normalize_database_url(raw: str) -> URL:
-    """Parse DATABASE_URL, accepting Render/Neon/Heroku-style `postgres://` URLs.
-
-    Query options such as `sslmode=require` are kept. Raises ValueError with a fix.
-    """
-    try:
-        url = make_url(raw.strip())
-    except (ArgumentError, ValueError):
-        # The raw value may contain a password, so it is never echoed back.
-        raise ValueError(f"DATABASE_URL is malformed and cannot be parsed. {_URL_HELP}") from None
-    if url.drivername in _POSTGRES_SCHEMES:
-        if not url.host and not url.query.get("host"):
-            raise ValueError(f"DATABASE_URL has no host name. {_URL_HELP}")
-        sslmode = url.query.get("sslmode")
-        if sslmode is not None and sslmode not in _SSLMODES:
-            raise ValueError(
-                f"DATABASE_URL has sslmode={sslmode!r}; use one of {', '.join(_SSLMODES)} "
-                "(require: encrypt, verify-full: encrypt and check the certificate and host)."
-            )
-        return url.set(drivername="postgresql+psycopg")
-    if url.drivername == "sqlite":
-        if not url.database or url.database == ":memory:":
-            raise ValueError(f"DATABASE_URL must name a SQLite file, not memory. {_URL_HELP}")
-        return url
-    raise ValueError(f"DATABASE_URL uses the unsupported scheme {url.drivername!r}. {_URL_HELP}")
-
-
-def describe_database(url: URL) -> str:
-    """`PostgreSQL at host:port/dbname` or `SQLite at path`, never the password."""
-    if url.get_backend_name() == "sqlite":
-        return f"SQLite at {url.database}"
-    return f"PostgreSQL at {url.host}:{url.port or 5432}/{url.database or url.username or ''}"
-
-
 def load_settings() -> Settings:
     """Build Settings from the environment, turning validation errors into a ConfigError."""
     try:
@@ -338,44 +314,7 @@ def with_secret_key(settings: Settings) -> Settings:
     a key: the validator refuses it.
     """
     if settings.SECRET_KEY is not None:
-        if len(settings.SECRET_KEY.get_secret_value()) < MIN_SECRET_KEY_LENGTH:
-            logger.warning(
-                "SECRET_KEY is shorter than %d characters; generate a strong one with %s",
-                MIN_SECRET_KEY_LENGTH,
-                GENERATE_KEY_COMMAND,
-            )
+        warn_if_short(settings.SECRET_KEY.get_secret_value())
         return settings
-    path = settings.DATA_DIR / DEV_SECRET_FILENAME
-    try:
-        key = _read_or_create_key(path)
-    except OSError as exc:
-        raise ConfigError(
-            f"SECRET_KEY is not set and the development key cannot be kept in {path} "
-            f"({exc.strerror or exc}). Fix: point DATA_DIR at a writable directory, or set "
-            f"SECRET_KEY (generate one with {GENERATE_KEY_COMMAND})."
-        ) from None
-    logger.warning(
-        "SECRET_KEY is not set: using the development key kept in %s. Set SECRET_KEY "
-        "(generate one with %s) before exposing Sentiscope to others.",
-        path,
-        GENERATE_KEY_COMMAND,
-    )
+    key = development_key(settings.DATA_DIR)
     return settings.model_copy(update={"SECRET_KEY": SecretStr(key)})
-
-
-def _read_or_create_key(path: Path) -> str:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        os.chmod(path, 0o600)
-        key = path.read_text(encoding="ascii").strip()
-        if len(key) >= MIN_SECRET_KEY_LENGTH:
-            return key
-        # A truncated or hand-edited file: replace it rather than sign with a weak key.
-        path.unlink()
-        return _read_or_create_key(path)
-    key = secrets.token_hex(32)
-    with os.fdopen(fd, "w", encoding="ascii") as handle:
-        handle.write(key + "\n")
-    return key

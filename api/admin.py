@@ -8,15 +8,16 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, Field
 
-from analysis.admin import EVENTS_PAGE_MAX, FILTER_MAX, EventRow, make_event_filters
+from analysis.admin import EVENTS_PAGE_MAX, FILTER_MAX, make_event_filters
 from api.deps import CurrentAccount, ServicesDep
-from api.schemas import ERRORS
+from api.schemas import ERRORS, ResponseModel
 from storage.models import MAX_ID
 
 router = APIRouter(prefix="/api/admin", tags=["admin"])
 
 
-class AuthEventOut(BaseModel):
+# One auth event, read off an `analysis.admin.EventRow`.
+class AuthEventOut(ResponseModel):
     id: int
     created_at: datetime
     event: str
@@ -24,18 +25,6 @@ class AuthEventOut(BaseModel):
     user_id: int | None
     client_ip: str | None
     user_agent: str | None
-
-    @classmethod
-    def of(cls, row: EventRow) -> AuthEventOut:
-        return cls(
-            id=row.id,
-            created_at=row.created_at,
-            event=row.event,
-            username=row.username,
-            user_id=row.user_id,
-            client_ip=row.client_ip,
-            user_agent=row.user_agent,
-        )
 
 
 class AuthEventPageOut(BaseModel):

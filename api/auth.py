@@ -3,7 +3,6 @@ password change and two-factor authentication (setup, confirm, disable)."""
 
 from __future__ import annotations
 
-from dataclasses import asdict
 from datetime import datetime
 from typing import Annotated
 
@@ -12,9 +11,7 @@ from fastapi.security import OAuth2PasswordRequestForm
 from pydantic import BaseModel, Field
 
 from api.deps import AuthenticatedToken, ClientDep, CurrentAccount, ServicesDep
-from api.schemas import ERRORS, THROTTLED, ErrorResponse
-from auth.service import Account
-from auth.tokens import IssuedToken
+from api.schemas import ERRORS, THROTTLED, ErrorResponse, ResponseModel
 
 router = APIRouter(prefix="/api/auth", tags=["auth"])
 
@@ -33,30 +30,20 @@ class AccountDeleteRequest(BaseModel):
     password: str = Field(max_length=1024, description="The account's password, to confirm.")
 
 
-class AccountOut(BaseModel):
+# An account, read off an `auth.service.Account`.
+class AccountOut(ResponseModel):
     id: int
     username: str
     is_admin: bool
     created_at: datetime
     mfa_enabled: bool = Field(description="Whether logging in needs a two-factor code.")
 
-    @classmethod
-    def of(cls, account: Account) -> AccountOut:
-        return cls(**asdict(account))
 
-
-class TokenOut(BaseModel):
+# An access token, read off an `auth.tokens.IssuedToken`.
+class TokenOut(ResponseModel):
     access_token: str
     token_type: str = "bearer"  # noqa: S105 - the OAuth2 token type, not a secret
     expires_in: int = Field(description="Seconds until the token expires.")
-
-    @classmethod
-    def of(cls, issued: IssuedToken) -> TokenOut:
-        return cls(
-            access_token=issued.access_token,
-            token_type=issued.token_type,
-            expires_in=issued.expires_in,
-        )
 
 
 class TwoFactorSetupOut(BaseModel):

@@ -11,10 +11,10 @@ from fastapi.responses import StreamingResponse
 from pydantic import BaseModel, Field
 
 from analysis.filters import make_filters
-from analysis.history import PAGE_MAX, HistoryRow
+from analysis.history import PAGE_MAX
 from api.deps import CurrentAccount, ServicesDep
 from api.predict import Probabilities
-from api.schemas import ERRORS, BigRowId, ErrorResponse
+from api.schemas import ERRORS, BigRowId, ErrorResponse, ResponseModel
 from errors import NotFound
 from storage.models import MAX_ID
 from storage.predictions import HistoryFilters
@@ -42,7 +42,8 @@ def history_filters(
 Filters = Annotated[HistoryFilters, Depends(history_filters)]
 
 
-class HistoryItem(BaseModel):
+# One history row, read off an `analysis.history.HistoryRow`.
+class HistoryItem(ResponseModel):
     id: int
     created_at: datetime
     text: str
@@ -52,20 +53,6 @@ class HistoryItem(BaseModel):
     source: str
     batch_id: int | None
     model: str
-
-    @classmethod
-    def of(cls, row: HistoryRow) -> HistoryItem:
-        return cls(
-            id=row.id,
-            created_at=row.created_at,
-            text=row.text,
-            label=row.label,
-            score=row.score,
-            probabilities=Probabilities(**row.probabilities),
-            source=row.source,
-            batch_id=row.batch_id,
-            model=row.model,
-        )
 
 
 class HistoryPageOut(BaseModel):

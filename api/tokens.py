@@ -8,8 +8,8 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, Field
 
 from api.deps import CurrentAccount, ServicesDep
-from api.schemas import ERRORS, ErrorResponse, RowId
-from auth.personal_tokens import NAME_MAX, TokenInfo
+from api.schemas import ERRORS, ErrorResponse, ResponseModel, RowId
+from auth.personal_tokens import NAME_MAX
 
 router = APIRouter(prefix="/api/tokens", tags=["tokens"])
 
@@ -18,22 +18,13 @@ class TokenRequest(BaseModel):
     name: str = Field(max_length=NAME_MAX, examples=["nightly report script"])
 
 
-class TokenInfoOut(BaseModel):
+# A personal API token, read off an `auth.personal_tokens.TokenInfo`.
+class TokenInfoOut(ResponseModel):
     id: int
     name: str
     prefix: str = Field(description="The token's first characters, to tell tokens apart.")
     created_at: datetime
     last_used_at: datetime | None
-
-    @classmethod
-    def of(cls, info: TokenInfo) -> TokenInfoOut:
-        return cls(
-            id=info.id,
-            name=info.name,
-            prefix=info.prefix,
-            created_at=info.created_at,
-            last_used_at=info.last_used_at,
-        )
 
 
 class NewTokenOut(TokenInfoOut):

@@ -24,6 +24,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Generic, Protocol, TypeVar
 
 from auth.counters import Add, CounterStore, Hits, MemoryStore
 from auth.tokens import Clock, system_clock
@@ -53,10 +54,27 @@ class LockRule:
         return min(self.first * 2**doublings, self.longest)
 
 
-class SlidingWindow:
-    """At most `rule.limit` hits per `rule.window` per key; `blocked_for` says how long to wait."""
+class _Rule(Protocol):
+    @property
+    def limit(self) -> int: ...
 
-    def __init__(self, name: str, rule: ThrottleRule, store: CounterStore, clock: Clock) -> None:
+    @property
+    def window(self) -> timedelta: ...
+
+
+RuleT = TypeVar("RuleT", bound=_Rule)
+
+
+class _Counter(Generic[RuleT]):
+    """Hit times per key, kept in `store` under `name:key` for `rule.window`.
+
+    A subclass says how many of the newest times it needs and when, given them, the
+    key may try again; `blocked_for` and `add` then answer in seconds to wait.
+    """
+
+    least_wait = 0  # the wait reported while at the limit, however close its end
+
+    def __init__(self, name: str, rule: RuleT, store: CounterStore, clock: Clock) -> None:
         self.rule = rule
         self._name = name
         self._store = store
@@ -70,6 +88,35 @@ class SlidingWindow:
         """Record a hit; return how long `key` must now wait (0: still under the limit)."""
         return self._wait(self._hits(key, Add.ALWAYS))
 
+    def _keep(self) -> int:
+        raise NotImplementedError
+
+    def _until(self, hits: Hits) -> float:
+        """When `key` may try again, given hits at or over the limit."""
+        raise NotImplementedError
+
+    def _hits(self, key: str, add: Add) -> Hits:
+        return self._store.hits(
+            f"{self._name}:{key}",
+            now=self._clock().timestamp(),
+            window=self.rule.window.total_seconds(),
+            keep=self._keep(),
+            add=add,
+            limit=self.rule.limit,
+        )
+
+    def _wait(self, hits: Hits) -> int:
+        if hits.count < self.rule.limit:
+            return 0
+        wait = math.ceil(self._until(hits) - self._clock().timestamp())
+        return max(self.least_wait, wait)
+
+
+class SlidingWindow(_Counter[ThrottleRule]):
+    """At most `rule.limit` hits per `rule.window` per key; `blocked_for` says how long to wait."""
+
+    least_wait = 1
+
     def add_under_limit(self, key: str) -> tuple[bool, int]:
         """Record a hit unless `key` is at the limit; (whether it was recorded, wait now)."""
         hits = self._hits(key, Add.UNDER_LIMIT)
@@ -78,52 +125,23 @@ class SlidingWindow:
     def clear(self, key: str) -> None:
         self._store.clear(f"{self._name}:{key}")
 
-    def _hits(self, key: str, add: Add) -> Hits:
-        return self._store.hits(
-            f"{self._name}:{key}",
-            now=self._clock().timestamp(),
-            window=self.rule.window.total_seconds(),
-            keep=self.rule.limit,
-            add=add,
-            limit=self.rule.limit,
-        )
+    def _keep(self) -> int:
+        return self.rule.limit
 
-    def _wait(self, hits: Hits) -> int:
-        if hits.count < self.rule.limit:
-            return 0
-        until = hits.newest[self.rule.limit - 1] + self.rule.window.total_seconds()
-        return max(1, math.ceil(until - self._clock().timestamp()))
+    def _until(self, hits: Hits) -> float:
+        # The window frees a try when the limit-th newest hit leaves it.
+        return hits.newest[self.rule.limit - 1] + self.rule.window.total_seconds()
 
 
-class FailureLock:
+class FailureLock(_Counter[LockRule]):
     """Failures per key in `rule.window`; past `rule.limit` each one starts a growing lock."""
 
-    def __init__(self, name: str, rule: LockRule, store: CounterStore, clock: Clock) -> None:
-        self.rule = rule
-        self._name = name
-        self._store = store
-        self._clock = clock
+    def _keep(self) -> int:
+        return 1
 
-    def blocked_for(self, key: str) -> int:
-        return self._wait(self._hits(key, Add.NO))
-
-    def add(self, key: str) -> int:
-        return self._wait(self._hits(key, Add.ALWAYS))
-
-    def _hits(self, key: str, add: Add) -> Hits:
-        return self._store.hits(
-            f"{self._name}:{key}",
-            now=self._clock().timestamp(),
-            window=self.rule.window.total_seconds(),
-            keep=1,
-            add=add,
-        )
-
-    def _wait(self, hits: Hits) -> int:
-        if hits.count < self.rule.limit:
-            return 0
-        until = hits.newest[0] + self.rule.lock_for(hits.count).total_seconds()
-        return max(0, math.ceil(until - self._clock().timestamp()))
+    def _until(self, hits: Hits) -> float:
+        # The lock runs from the newest failure, longer the more failures there are.
+        return hits.newest[0] + self.rule.lock_for(hits.count).total_seconds()
 
 
 @dataclass(frozen=True)

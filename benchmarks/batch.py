@@ -4,21 +4,18 @@
     python benchmarks/batch.py --postgres postgresql://postgres@127.0.0.1:5432/postgres
     python benchmarks/batch.py --short-rows 20000 --review-rows 2000   # a quicker run
 
-Starts `python app.py` in a child process on a fresh database (a new SQLite file, or a
-new database on the PostgreSQL server given), registers a user, uploads each generated
-CSV with `POST /api/batch` and waits for the answer. Peak RSS is the server's VmHWM
-(reset before each upload) minus its RSS when idle just before the upload. Prints a
-Markdown table row per file.
+Starts `python app.py` in a child process on a fresh database (benchmarks/server.py: a
+new SQLite file, or a new database on the PostgreSQL server given), registers a user,
+uploads each generated CSV with `POST /api/batch` and waits for the answer. Peak RSS is
+the server's VmHWM (reset before each upload) minus its RSS when idle just before the
+upload. Prints a Markdown table row per file.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
-import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -26,10 +23,11 @@ import uuid
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.server import add_model_cache_option, app_server, fresh_database
+
 WORDS = [
     *("good", "bad", "great", "awful", "fine", "okay", "love", "hate", "slow", "fast"),
     *("broken", "perfect", "cheap", "price", "delivery", "service", "staff", "food"),
@@ -60,33 +58,11 @@ def write_csv(path: Path, texts: list[str]) -> None:
             writer.writerow([i, t, 1 + i % 5])
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def rss_kb(pid: int, field: str) -> int:
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1])
     return 0
-
-
-def fresh_postgres(server_url: str) -> tuple[str, str]:
-    name = f"sentiscope_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return make_url(server_url).set(database=name).render_as_string(False), name
-
-
-def drop_postgres(server_url: str, name: str) -> None:
-    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def run(args: argparse.Namespace, work: Path) -> list[str]:
@@ -100,67 +76,38 @@ def run(args: argparse.Namespace, work: Path) -> list[str]:
             path = work / f"{label}-{n}.csv"
             write_csv(path, make(n, rng))
             files.append((label, n, path))
-    database, dropped = (None, None)
-    if args.postgres:
-        database, dropped = fresh_postgres(args.postgres)
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(work / "data"),
-        "SECRET_KEY": "bench-" + "k" * 40,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "MAX_UPLOAD_MB": "200",
-        "MODEL_CACHE_DIR": str(args.model_cache),
-    }
-    if database:
-        env["DATABASE_URL"] = database
-    server = subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env)
-    base = f"http://127.0.0.1:{port}"
     rows = []
-    try:
-        with httpx.Client(base_url=base, timeout=3600) as client:
-            deadline = time.monotonic() + 600
-            while True:
-                try:
-                    if client.get("/healthz").status_code == 200:
-                        break
-                except httpx.TransportError:
-                    pass
-                if server.poll() is not None or time.monotonic() > deadline:
-                    raise SystemExit("the server did not start")
-                time.sleep(0.5)
-            user = {"username": "bench_" + uuid.uuid4().hex[:8], "password": "bench password 1"}
-            client.post("/api/auth/register", json=user).raise_for_status()
-            token = client.post("/api/auth/token", data=user).json()["access_token"]
-            headers = {"Authorization": f"Bearer {token}"}
-            backend = "PostgreSQL" if database else "SQLite"
-            for label, n, path in files:
-                # Reset the peak (VmHWM) so that start-up's model loading is not counted.
-                Path(f"/proc/{server.pid}/clear_refs").write_text("5")
-                idle = rss_kb(server.pid, "VmRSS")
-                start = time.perf_counter()
-                with path.open("rb") as f:
-                    response = client.post(
-                        "/api/batch", headers=headers, files={"file": (path.name, f)}
-                    )
-                total = time.perf_counter() - start
-                response.raise_for_status()
-                body = response.json()
-                peak = rss_kb(server.pid, "VmHWM")
-                row = (
-                    f"| {backend} | {label} | {n:,} | {total:,.1f} | {body['scored'] / total:,.0f} "
-                    f"| {body['write_s']:,.2f} ({body['write_s'] / total:.1%}) "
-                    f"| {idle / 1024:,.0f} | {peak / 1024:,.0f} | {(peak - idle) / 1024:,.0f} |"
+    with (
+        fresh_database(args.postgres) as database,
+        app_server(work, args.model_cache, database, MAX_UPLOAD_MB="200") as server,
+        httpx.Client(base_url=server.url, timeout=3600) as client,
+    ):
+        pid = server.process.pid
+        user = {"username": "bench_" + uuid.uuid4().hex[:8], "password": "bench password 1"}
+        client.post("/api/auth/register", json=user).raise_for_status()
+        token = client.post("/api/auth/token", data=user).json()["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        backend = "PostgreSQL" if database else "SQLite"
+        for label, n, path in files:
+            # Reset the peak (VmHWM) so that start-up's model loading is not counted.
+            Path(f"/proc/{pid}/clear_refs").write_text("5")
+            idle = rss_kb(pid, "VmRSS")
+            start = time.perf_counter()
+            with path.open("rb") as f:
+                response = client.post(
+                    "/api/batch", headers=headers, files={"file": (path.name, f)}
                 )
-                print(row, flush=True)
-                rows.append(row)
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
-        if args.postgres and dropped:
-            drop_postgres(args.postgres, dropped)
+            total = time.perf_counter() - start
+            response.raise_for_status()
+            body = response.json()
+            peak = rss_kb(pid, "VmHWM")
+            row = (
+                f"| {backend} | {label} | {n:,} | {total:,.1f} | {body['scored'] / total:,.0f} "
+                f"| {body['write_s']:,.2f} ({body['write_s'] / total:.1%}) "
+                f"| {idle / 1024:,.0f} | {peak / 1024:,.0f} | {(peak - idle) / 1024:,.0f} |"
+            )
+            print(row, flush=True)
+            rows.append(row)
     return rows
 
 
@@ -176,12 +123,7 @@ def main() -> None:
     parser.add_argument("--short-rows", type=int, default=100_000)
     parser.add_argument("--review-rows", type=int, default=10_000)
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a fresh database is made")
-    parser.add_argument(
-        "--model-cache",
-        type=Path,
-        default=Path.home() / ".cache" / "sentiscope-bench-models",
-        help="where the exported ONNX model is kept between runs",
-    )
+    add_model_cache_option(parser)
     args = parser.parse_args()
     print(HEADER)
     with tempfile.TemporaryDirectory(prefix="sentiscope-bench-") as work:

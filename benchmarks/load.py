@@ -4,8 +4,9 @@
     python benchmarks/load.py --users 5 --duration 10    # smoke run
     python benchmarks/load.py --database-url postgresql://postgres@127.0.0.1:5432/postgres
 
-Starts `python app.py` in a child process on a free port with a temporary DATA_DIR (a new
-SQLite file, or a new database on the PostgreSQL server given, dropped afterwards). Each
+Starts `python app.py` in a child process (benchmarks/server.py: a free port, a temporary
+DATA_DIR, a new SQLite file or a new database on the PostgreSQL server given, dropped
+afterwards). Each
 simulated user registers, logs in, then loops until the time is up, picking at random:
 predict over REST (most calls), a History page (following `next_cursor`), a predict
 through the Gradio queue (`/gradio_api/call/predict`, as gradio_client does), Insights,
@@ -27,8 +28,6 @@ import io
 import json
 import os
 import random
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -39,10 +38,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
-ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.server import add_model_cache_option, app_server, fresh_database
+
 PASSWORD = "load test password 1"  # noqa: S105 - throwaway accounts on a temp database
 WORDS = [
     *("good", "bad", "great", "awful", "fine", "okay", "love", "hate", "slow", "fast"),
@@ -237,54 +237,6 @@ def report(stats: Stats, seconds: float, args: argparse.Namespace, backend: str)
     print(f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-def on_server(server_url: str, statement: str) -> None:
-    admin = create_engine(make_url(server_url), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(statement))
-    admin.dispose()
-
-
-def start_server(
-    args: argparse.Namespace, work: Path, database: str | None
-) -> tuple[subprocess.Popen[bytes], str]:
-    port = free_port()
-    env = {
-        **os.environ,
-        "DATA_DIR": str(work / "data"),
-        "SECRET_KEY": "load-" + "k" * 40,
-        "PORT": str(port),
-        "HOST": "127.0.0.1",
-        "LOG_LEVEL": "WARNING",
-        "MODEL_CACHE_DIR": str(args.model_cache),
-        # Every simulated user registers from 127.0.0.1.
-        "REGISTRATIONS_PER_IP": "10000",
-    }
-    if database:
-        env["DATABASE_URL"] = database
-    log = (work / "server.log").open("wb")
-    server = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
-    base = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 600
-    while True:
-        try:
-            if httpx.get(f"{base}/healthz").status_code == 200:
-                return server, base
-        except httpx.TransportError:
-            pass
-        if server.poll() is not None or time.monotonic() > deadline:
-            server.kill()
-            raise SystemExit("the server did not start:\n" + (work / "server.log").read_text())
-        time.sleep(0.5)
-
-
 async def drive(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
     stats = Stats()
     limits = httpx.Limits(max_connections=args.users + args.burst + 10)
@@ -313,31 +265,21 @@ def main() -> int:
     parser.add_argument(
         "--database-url", help="a PostgreSQL server URL; a fresh database is made and dropped"
     )
-    parser.add_argument(
-        "--model-cache",
-        type=Path,
-        default=Path.home() / ".cache" / "sentiscope-bench-models",
-        help="where the exported ONNX model is kept between runs",
-    )
+    add_model_cache_option(parser)
     args = parser.parse_args()
-    database, name = None, f"sentiscope_load_{uuid.uuid4().hex[:8]}"
-    if args.database_url:
-        on_server(args.database_url, f'CREATE DATABASE "{name}"')
-        database = make_url(args.database_url).set(database=name).render_as_string(False)
-    backend = "PostgreSQL" if database else "SQLite"
-    with tempfile.TemporaryDirectory(prefix="sentiscope-load-") as work:
-        server, base = start_server(args, Path(work), database)
-        try:
-            stats, seconds = asyncio.run(drive(args, base))
-        finally:
-            server.terminate()
-            server.wait(timeout=30)
-            if database:
-                on_server(args.database_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    backend = "PostgreSQL" if args.database_url else "SQLite"
+    with (
+        tempfile.TemporaryDirectory(prefix="sentiscope-load-") as work,
+        fresh_database(args.database_url, "sentiscope_load") as database,
+    ):
+        # Every simulated user registers from 127.0.0.1.
+        with app_server(
+            Path(work), args.model_cache, database, REGISTRATIONS_PER_IP="10000"
+        ) as server:
+            stats, seconds = asyncio.run(drive(args, server.url))
         report(stats, seconds, args, backend)
         if stats.server_errors:
-            log = (Path(work) / "server.log").read_text(errors="replace")
-            print("\nServer log (last 3,000 characters):\n" + log[-3000:])
+            print("\nServer log (last 3,000 characters):\n" + server.log_tail())
     return 1 if stats.server_errors else 0
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from sqlalchemy.engine import URL
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from settings import describe_database
+from storage.urls import describe_database
 
 _PASSWORD = ("password authentication failed", "no password supplied", "28p01")
 _DNS = (

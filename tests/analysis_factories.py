@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from services import Services
@@ -49,3 +50,26 @@ def add_rows(
     ]
     with services.db.session_scope() as session:
         return predictions.insert_many(session, rows, chunk_size=7, return_ids=True)
+
+
+@dataclass(frozen=True)
+class AliceAndBob:
+    """Two users: A (alice), whose things B (bob) must never reach, and B with his own."""
+
+    alice: int
+    alice_token: str
+    alice_rows: list[int]
+    bob: int
+    bob_token: str
+    bob_rows: list[int]
+
+
+def alice_and_bob(
+    services: Services, alice_texts: Sequence[str], bob_texts: Sequence[str]
+) -> AliceAndBob:
+    """A with `alice_texts` in her history, then B with `bob_texts` in his."""
+    alice, alice_token = make_user(services)
+    alice_rows = add_rows(services, alice, alice_texts)
+    bob, bob_token = make_user(services)
+    bob_rows = add_rows(services, bob, bob_texts)
+    return AliceAndBob(alice, alice_token, alice_rows, bob, bob_token, bob_rows)

@@ -7,7 +7,6 @@ admins only; usernames typed with CR/LF/U+2028 are shown inert.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,6 +23,7 @@ from services import Services
 from storage import auth_events
 from storage.auth_events import EventFilters
 from tests.helpers import PASSWORD, api_login, bearer, new_username
+from tests.ui_calls import crafted_request, ui_handler
 from ui.app import build_ui
 
 DAY0 = datetime(2031, 5, 1, 8, 0, tzinfo=UTC)
@@ -128,23 +128,6 @@ def test_inert_escapes_line_breaks_and_controls() -> None:
     assert inert(None) == "" and inert("plain") == "plain"
 
 
-def _request(token: str) -> gr.Request:
-    scope = {
-        "type": "http",
-        "headers": [(b"authorization", f"Bearer {token}".encode())],
-        "client": ("203.0.113.9", 1234),
-    }
-    return gr.Request(request=Request(scope))
-
-
-def _handler(blocks: gr.Blocks, name: str) -> Callable[..., Any]:
-    for fn in blocks.fns.values():
-        if fn.name == name:
-            assert fn.fn is not None
-            return fn.fn
-    raise AssertionError(f"no handler named {name}")
-
-
 def _frame(result: dict[Any, Any], elem_id: str) -> pd.DataFrame:
     (frame,) = [v for k, v in result.items() if getattr(k, "elem_id", None) == elem_id]
     return frame
@@ -159,38 +142,40 @@ def test_admin_tab_handlers(
     services: Services, admin: tuple[Account, str], member: tuple[Account, str], tagged: str
 ) -> None:
     blocks = build_ui(services)
-    show, older = _handler(blocks, "show_events"), _handler(blocks, "page_older")
+    show, older = ui_handler(blocks, "show_events"), ui_handler(blocks, "page_older")
     token = services.accounts.login(admin[1], PASSWORD).token.access_token
     with pytest.raises(InvalidCredentials):
         services.accounts.login(FORGED, "wrong password!", ClientInfo(ip="192.0.2.78"))
 
-    first = show(token, _request(token), "all", tagged, "", "", "")
+    first = show(token, crafted_request(token), "all", tagged, "", "", "")
     assert _text(first, "admin-events-status") == "10 matching events; showing 1–10, newest first."
     frame = _frame(first, "admin-events")
     assert list(frame["username"]) == [f"{tagged}-{n}" for n in range(9, -1, -1)]
     assert list(frame["when (UTC)"])[:2] == ["2031-05-10 08:00:00", "2031-05-09 08:00:00"]
     assert not _frame(first, "admin-users").empty
 
-    filtered = show(token, _request(token), "probe_a", tagged, "198.51", "2031-05-01", "2031-05-04")
+    filtered = show(
+        token, crafted_request(token), "probe_a", tagged, "198.51", "2031-05-01", "2031-05-04"
+    )
     assert list(_frame(filtered, "admin-events")["username"]) == [f"{tagged}-2", f"{tagged}-0"]
     # Paging moves by the page size; past the end the count still says how many match.
-    beyond = older(token, 0, _request(token), "all", tagged, "", "", "")
+    beyond = older(token, 0, crafted_request(token), "all", tagged, "", "", "")
     assert _text(beyond, "admin-events-status") == "10 matching events; none on this page."
 
-    forged = show(token, _request(token), "all", "mallory", "192.0.2.78", "", "")
+    forged = show(token, crafted_request(token), "all", "mallory", "192.0.2.78", "", "")
     (cell,) = list(_frame(forged, "admin-events")["username"])
     assert "\r" not in cell and "\n" not in cell and "\u2028" not in cell
     assert cell.startswith("mallory\\r\\n2031-05-01")
 
     with pytest.raises(gr.Error, match="YYYY-MM-DD"):
-        show(token, _request(token), "all", "", "", "last week", "")
+        show(token, crafted_request(token), "all", "", "", "last week", "")
 
     member_token = services.accounts.login(member[1], PASSWORD).token.access_token
     with pytest.raises(gr.Error, match="Only administrators"):
-        show(member_token, _request(member_token), "all", "", "", "", "")
+        show(member_token, crafted_request(member_token), "all", "", "", "", "")
     with pytest.raises(gr.Error, match="not logged in"):
         show(None, gr.Request(request=Request({"type": "http", "headers": []})), *["all"] * 5)
-    hidden = _handler(blocks, "on_login_change")(member_token, _request(member_token))
+    hidden = ui_handler(blocks, "on_login_change")(member_token, crafted_request(member_token))
     assert any(getattr(v, "visible", None) is False for v in hidden.values())
 
 

@@ -21,9 +21,9 @@ from sqlalchemy.engine import make_url
 
 from errors import Conflict, InvalidInput
 from settings import normalize_database_url
-from storage import backup as backup_module
 from storage import models
 from storage.backup import load_backup, restore, tables, write_backup
+from storage.backup import writer as backup_module
 from storage.engine import Database
 from storage.migrate import current_revision, head_revision, upgrade_head
 from tests.helpers import fresh_database

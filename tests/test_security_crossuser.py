@@ -9,8 +9,8 @@ Every attempt is counted; none may succeed, and A's rows are the same afterwards
 from __future__ import annotations
 
 import csv
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -19,12 +19,12 @@ import pytest
 from fastapi.testclient import TestClient
 from gradio_client import Client
 from sqlalchemy import select
-from starlette.requests import Request
 
 from services import Services
 from storage.models import ApiToken, Batch, Prediction
-from tests.analysis_factories import T0, add_rows, make_user
+from tests.analysis_factories import AliceAndBob, add_rows, alice_and_bob
 from tests.helpers import bearer
+from tests.ui_calls import crafted_request, ui_handlers
 from ui.app import build_ui
 
 MARK = "zebracorn"  # in every text of A's, never in B's
@@ -56,17 +56,13 @@ class Tally:
             self.breaches.append(what)
 
 
-@dataclass
-class World:
-    alice: int
-    alice_token: str
-    alice_rows: list[int]
+@dataclass(frozen=True)
+class World(AliceAndBob):
+    """A and B, and A's batch and personal API token besides her history."""
+
     alice_batch: int
     alice_job: str
     alice_api_token_id: int
-    bob: int
-    bob_token: str
-    bob_rows: int
 
 
 def _write_csv(path: Path, texts: list[str]) -> Path:
@@ -80,17 +76,23 @@ def _write_csv(path: Path, texts: list[str]) -> Path:
 @pytest.fixture(scope="module")
 def world(services: Services, tmp_path_factory: pytest.TempPathFactory) -> World:
     folder = tmp_path_factory.mktemp("crossuser")
-    alice, alice_token = make_user(services)
-    rows = add_rows(services, alice, [f"alice {MARK} loved it {n}" for n in range(8)])
-    rows += add_rows(
-        services, alice, [f"alice {MARK} hated it {n}" for n in range(6)], label="negative"
+    users = alice_and_bob(
+        services, [f"alice {MARK} loved it {n}" for n in range(8)], ["bob's own text, fine"]
+    )
+    alice = users.alice
+    hated = [f"alice {MARK} hated it {n}" for n in range(6)]
+    users = replace(
+        users, alice_rows=users.alice_rows + add_rows(services, alice, hated, label="negative")
     )
     csv_path = _write_csv(folder / "alice.csv", [f"{MARK} batch row {n}, great" for n in range(4)])
     done = services.batches.run(alice, csv_path, f"alice-{MARK}.csv")
     token = services.personal_tokens.create(alice, f"alice {MARK} script")
-    bob, bob_token = make_user(services)
-    add_rows(services, bob, ["bob's own text, fine"], start=T0)
-    return World(alice, alice_token, rows, done.batch_id, done.id, token.info.id, bob, bob_token, 1)
+    return World(
+        **vars(users),
+        alice_batch=done.batch_id,
+        alice_job=done.id,
+        alice_api_token_id=token.info.id,
+    )
 
 
 def snapshot(services: Services, user_id: int) -> dict[str, Any]:
@@ -120,7 +122,7 @@ def rest_attempts(client: TestClient, world: World, tally: Tally) -> None:
             response = client.get(path, params=params, headers=bob)
             tally.check(f"GET {path} {params}", MARK in response.text)
         insights = client.get("/api/insights", params=params, headers=bob)
-        tally.check(f"insights total {params}", insights.json()["total"] > world.bob_rows)
+        tally.check(f"insights total {params}", insights.json()["total"] > len(world.bob_rows))
     for batch_filter in (world.alice_batch, f"0{world.alice_batch}"):
         response = client.get("/api/history", params={"batch_id": batch_filter}, headers=bob)
         tally.check(f"history of batch {batch_filter}", MARK in response.text)
@@ -155,7 +157,7 @@ def gradio_client_attempts(live_server: str, world: World, tally: Tally) -> None
                 found = client.predict(token, **params, api_name="/insights")
                 tally.check(
                     f"gradio /insights {params}",
-                    MARK in str(found) or found["total"] > world.bob_rows,
+                    MARK in str(found) or found["total"] > len(world.bob_rows),
                 )
             page = client.predict(token, batch=str(world.alice_batch), api_name="/history")
             tally.check("gradio /history of A's batch", MARK in str(page))
@@ -164,31 +166,14 @@ def gradio_client_attempts(live_server: str, world: World, tally: Tally) -> None
         with_header.close()
 
 
-def _request(token: str) -> gr.Request:
-    scope = {
-        "type": "http",
-        "headers": [(b"authorization", f"Bearer {token}".encode())],
-        "client": ("203.0.113.5", 1234),
-    }
-    return gr.Request(request=Request(scope))
-
-
-def handlers(blocks: gr.Blocks) -> dict[str, Callable[..., Any]]:
-    found: dict[str, list[Callable[..., Any]]] = {}
-    for fn in blocks.fns.values():
-        if fn.fn is not None and fn.name:
-            found.setdefault(str(fn.name), []).append(fn.fn)
-    return {name: fns[0] for name, fns in found.items() if len(fns) == 1}
-
-
 def _filter_values(filters: dict[str, str]) -> tuple[str, ...]:
     keys = ("label", "source", "batch_id", "since", "until", "search")
     return tuple(filters.get(k, "all" if k in ("label", "source") else "") for k in keys)
 
 
 def ui_attempts(services: Services, world: World, tally: Tally) -> None:
-    fns = handlers(build_ui(services))
-    token, request = world.bob_token, _request(world.bob_token)
+    fns = ui_handlers(build_ui(services))
+    token, request = world.bob_token, crafted_request(world.bob_token)
     for filters in FILTERS:
         values = _filter_values(filters)
         shown = fns["newest"](token, request, *values)
@@ -265,13 +250,13 @@ def test_user_b_cannot_see_or_cancel_a_running_batch(
 ) -> None:
     tally = Tally()
     bob = bearer(world.bob_token)
-    fns = handlers(build_ui(services))
+    fns = ui_handlers(build_ui(services))
     for _ in range(3):
         response = client.post(f"/api/batch/{running_job}/cancel", headers=bob)
         tally.check("REST cancel A's running job", response.status_code < 300)
         response = client.get(f"/api/batch/{running_job}", headers=bob)
         tally.check("REST status of A's running job", response.status_code < 300)
-        stopped = fns["stop"](world.bob_token, _request(world.bob_token))
+        stopped = fns["stop"](world.bob_token, crafted_request(world.bob_token))
         tally.check("UI stop while A's job runs", stopped != "No batch is running.")
     tally.check("service cancel as B", services.batches.cancel(world.bob, running_job) > 0)
     tally.check("service cancel-all as B", services.batches.cancel(world.bob) > 0)

@@ -1,208 +1,29 @@
-"""Backup and restore every table in one portable JSON-lines file, on either backend.
-
-The file is plain text, one JSON object per line:
-
-    {"format": "sentiscope-backup", "version": 1, "schema": "0001", ...}   header
-    {"table": "users", "row": {"id": 1, "username": "ada", ...}}           one per row
-    {"file": "user-1/batch-3.csv", "data": "<base64>"}                     file parts
-    {"end": true, "rows": {"users": 1, ...}, "files": 1}                   footer
-
-Tables come parent first (users before predictions), rows in primary-key order, with
-their ids; datetimes are ISO 8601 in UTC with microseconds, so a PostgreSQL backup
-restored on SQLite (and back) gives the same rows, ids and timestamps. Every table of
-the schema is included, so tables added by later migrations are covered without changes
-here. A restore only goes into an empty database and runs in one transaction; on
-PostgreSQL the id sequences are moved past the restored ids afterwards.
-
-Files kept beside the database (the batch results CSVs under DATA_DIR/batches) travel in
-the same file, in parts of FILE_PART bytes; a restore writes them into place only after
-the rows have committed. Version 1 backups (no files) still restore.
-"""
+"""Restoring a backup: into an empty database, in one transaction, files last."""
 
 from __future__ import annotations
 
 import base64
-import json
 import shutil
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
 from alembic import command
-from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, LargeBinary, Table, func, inspect, select, text
+from sqlalchemy import Connection, Table, func, inspect, select, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from errors import Conflict, DatabaseUnavailable, InvalidInput
+from storage.backup.format import (
+    BATCH_ROWS,
+    Summary,
+    check_header,
+    decode_row,
+    decoder,
+    read_records,
+    tables,
+)
 from storage.engine import Database
 from storage.migrate import alembic_config, current_revision, head_revision
-from storage.models import Base, UTCDateTime
-
-FORMAT = "sentiscope-backup"
-VERSION = 2
-READABLE_VERSIONS = (1, 2)
-BATCH_ROWS = 1000
-FILE_PART = 1 << 20
-SKIPPED_FOLDERS = ("tmp",)  # batches being scored: not results yet
-
-
-@dataclass
-class Summary:
-    """What a backup wrote or a restore loaded: rows per table."""
-
-    schema: str | None
-    rows: dict[str, int] = field(default_factory=dict)
-    files: int = 0
-
-    def describe(self) -> str:
-        counts = ", ".join(f"{count} {name}" for name, count in self.rows.items())
-        files = f" and {self.files} results file(s)" if self.files else ""
-        return f"{counts or 'no rows'}{files} (schema revision {self.schema})"
-
-
-def tables() -> list[Table]:
-    """Every table of the schema, parents before children."""
-    return list(Base.metadata.sorted_tables)
-
-
-def _encode(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).isoformat(timespec="microseconds")
-    if isinstance(value, bytes | memoryview):  # stored batch parts (batch_blobs.data)
-        return base64.b64encode(bytes(value)).decode("ascii")
-    return value
-
-
-def _decoder(table: Table) -> dict[str, Any]:
-    return {c.name: c.type for c in table.columns}
-
-
-def _decode_row(table: Table, row: dict[str, Any], types: dict[str, Any]) -> dict[str, Any]:
-    unknown = set(row) - set(types)
-    if unknown:
-        raise InvalidInput(
-            f"The backup has columns {sorted(unknown)} in table {table.name} that this "
-            "schema does not know. Restore it with the Sentiscope version that wrote it."
-        )
-    decoded = {}
-    for name, value in row.items():
-        if value is not None and isinstance(types[name], UTCDateTime):
-            value = datetime.fromisoformat(value)
-        elif value is not None and isinstance(types[name], LargeBinary):
-            value = base64.b64decode(value)
-        decoded[name] = value
-    return decoded
-
-
-def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
-    query = select(table).order_by(*table.primary_key.columns)
-    result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
-    for row in result.mappings():
-        yield {key: _encode(value) for key, value in row.items()}
-
-
-def write_backup(db: Database, out: IO[str], files_dir: Path | None = None) -> Summary:
-    """Write every row of `db` to `out`; on PostgreSQL from one consistent snapshot.
-
-    Every file under `files_dir` (but its tmp folder) follows the rows.
-    """
-    options = {"isolation_level": "REPEATABLE READ"} if db.backend == "postgresql" else {}
-    with db.engine.connect().execution_options(**options) as connection:
-        summary = Summary(schema=current_revision_of(connection))
-        header = {
-            "format": FORMAT,
-            "version": VERSION,
-            "schema": summary.schema,
-            "source": db.backend,
-            "created_at": _encode(datetime.now(UTC)),
-            "tables": [table.name for table in tables()],
-        }
-        out.write(json.dumps(header) + "\n")
-        for table in tables():
-            count = 0
-            for row in _rows(connection, table):
-                out.write(json.dumps({"table": table.name, "row": row}, ensure_ascii=False))
-                out.write("\n")
-                count += 1
-            summary.rows[table.name] = count
-        if files_dir is not None:
-            summary.files = _write_files(files_dir, out)
-        footer = {"end": True, "rows": summary.rows, "files": summary.files}
-        out.write(json.dumps(footer) + "\n")
-    return summary
-
-
-def _kept_files(files_dir: Path) -> list[Path]:
-    return sorted(
-        path
-        for path in files_dir.rglob("*")
-        if path.is_file() and path.relative_to(files_dir).parts[0] not in SKIPPED_FOLDERS
-    )
-
-
-def _write_files(files_dir: Path, out: IO[str]) -> int:
-    count = 0
-    for path in _kept_files(files_dir) if files_dir.is_dir() else []:
-        name = path.relative_to(files_dir).as_posix()
-        with path.open("rb") as f:
-            while True:
-                part = f.read(FILE_PART)
-                data = base64.b64encode(part).decode("ascii")
-                out.write(json.dumps({"file": name, "data": data}) + "\n")
-                if len(part) < FILE_PART:
-                    break
-        count += 1
-    return count
-
-
-def current_revision_of(connection: Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
-
-
-def backup(db: Database, path: Path, files_dir: Path | None = None) -> Summary:
-    """Write a backup file at `path` (replaced only once the backup is complete)."""
-    partial = path.with_name(path.name + ".partial")
-    try:
-        with partial.open("w", encoding="utf-8") as out:
-            summary = write_backup(db, out, files_dir)
-        partial.replace(path)
-    except OSError as exc:
-        partial.unlink(missing_ok=True)
-        raise InvalidInput(
-            f"Cannot write the backup to {path}: {exc.strerror or exc}. Choose a writable path."
-        ) from None
-    return summary
-
-
-def _lines(source: Iterable[str], name: str) -> Iterator[tuple[int, dict[str, Any]]]:
-    for number, line in enumerate(source, start=1):
-        if not line.strip():
-            continue
-        try:
-            record = json.loads(line)
-        except json.JSONDecodeError:
-            raise InvalidInput(
-                f"{name} line {number} is not valid JSON; the file is damaged or not a "
-                "Sentiscope backup."
-            ) from None
-        if not isinstance(record, dict):
-            raise InvalidInput(f"{name} line {number} is not a backup record.")
-        yield number, record
-
-
-def _check_header(record: dict[str, Any], name: str) -> str | None:
-    if record.get("format") != FORMAT:
-        raise InvalidInput(f"{name} is not a Sentiscope backup (its first line has no header).")
-    if record.get("version") not in READABLE_VERSIONS:
-        raise InvalidInput(
-            f"{name} has backup format version {record.get('version')}; this Sentiscope "
-            f"reads versions {', '.join(map(str, READABLE_VERSIONS))}. Restore it with the "
-            "version that wrote it."
-        )
-    schema = record.get("schema")
-    return schema if isinstance(schema, str) else None
 
 
 def is_empty(connection: Connection) -> bool:
@@ -323,14 +144,14 @@ def load_backup(
     Raises InvalidInput for a damaged file and Conflict if the database is not empty.
     Nothing is written unless every row and file part loads.
     """
-    records = _lines(source, name)
+    records = read_records(source, name)
     first = next(records, None)
     if first is None:
         raise InvalidInput(f"{name} is empty; it is not a Sentiscope backup.")
-    summary = Summary(schema=_check_header(first[1], name))
+    summary = Summary(schema=check_header(first[1], name))
     _prepare_schema(db, summary.schema)
     by_name = {table.name: table for table in tables()}
-    types = {table.name: _decoder(table) for table in tables()}
+    types = {table.name: decoder(table) for table in tables()}
     footer: dict[str, Any] | None = None
     files = _FileSink(files_dir, name)
     try:
@@ -354,7 +175,7 @@ def load_backup(
                     if current is not None:
                         _insert(connection, current, pending)
                     current = table
-                pending.append(_decode_row(table, record["row"], types[table.name]))
+                pending.append(decode_row(table, record["row"], types[table.name]))
                 summary.rows[table.name] = summary.rows.get(table.name, 0) + 1
                 if len(pending) >= BATCH_ROWS:
                     _insert(connection, table, pending)
