@@ -83,24 +83,25 @@ def set_status(
 
 
 def finish_chunk(session: Session, job_id: str, number: int, rows: int) -> bool:
-    """Mark a chunk done and count it in its running job; False if it was done already or
-    the job is no longer running (cancelled, failed): then the caller rolls back."""
+    """Count a chunk in its running job and mark it done; False if the job is no longer
+    running (cancelled, failed) or the chunk was done already: the caller then rolls back.
+
+    The job row is locked before the chunk row, in the same order as a cancel takes them,
+    so the two never deadlock.
+    """
+    counted = session.execute(
+        update(BatchJob)
+        .where(BatchJob.id == job_id, BatchJob.status == "running")
+        .values(rows_done=BatchJob.rows_done + rows, chunks_done=BatchJob.chunks_done + 1)
+    )
+    if not counted.rowcount:  # type: ignore[attr-defined]
+        return False
     marked = session.execute(
         update(BatchChunk)
         .where(BatchChunk.job_id == job_id, BatchChunk.number == number, ~BatchChunk.done)
         .values(done=True)
     )
-    if not marked.rowcount:  # type: ignore[attr-defined]
-        return False
-    counted = session.execute(
-        update(BatchJob)
-        .where(BatchJob.id == job_id, BatchJob.status == "running")
-        .values(
-            rows_done=BatchJob.rows_done + rows,
-            chunks_done=BatchJob.chunks_done + 1,
-        )
-    )
-    return bool(counted.rowcount)  # type: ignore[attr-defined]
+    return bool(marked.rowcount)  # type: ignore[attr-defined]
 
 
 def lock_for_finish(session: Session, job_id: str) -> BatchJob | None:
