@@ -303,8 +303,7 @@ def test_development_mode_resumes_a_batch_after_the_app_is_killed(
 ) -> None:
     rows = 2_000  # 20 chunks of 100
     data_dir = development.root / "data"
-    settings = {"BATCH_WORKERS": "1", "BATCH_CHUNK_ROWS": "100"}
-    app = development.web("dev", data_dir=data_dir, **settings)
+    app = development.web("dev", data_dir=data_dir, BATCH_WORKERS="1", BATCH_CHUNK_ROWS="100")
     development.ready(app)
     api = Api.new_user(app.url)
     job_id = api.submit(write_csv(tmp_path / "reviews.csv", rows))["job_id"]
@@ -312,7 +311,9 @@ def test_development_mode_resumes_a_batch_after_the_app_is_killed(
     assert seen["status"] == "running", seen
     app.kill()  # SIGKILL mid-batch
 
-    again = development.web("dev-restarted", data_dir=data_dir, port=app.port, **settings)
+    again = development.web(
+        "dev-restarted", data_dir=data_dir, port=app.port, BATCH_WORKERS="1", BATCH_CHUNK_ROWS="100"
+    )
     development.ready(again)
     api = Api.login(again.url, api.username)
     done = api.wait_done(job_id, DONE_S, development.tails)
