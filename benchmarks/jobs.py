@@ -33,83 +33,13 @@ from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.batch import free_port, fresh_postgres, review_texts, short_texts, write_csv
+from benchmarks.batch import review_texts, short_texts, write_csv
+from benchmarks.machine import describe
+from benchmarks.server import add_model_cache_option, app_server, fresh_database, worker_process
 from settings import normalize_database_url
 
 ROOT = Path(__file__).resolve().parent.parent
 PASSWORD = "correct horse battery"  # noqa: S105 - a throwaway benchmark account
-
-
-def machine() -> str:
-    flags: set[str] = set()
-    model = "unknown CPU"
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name") and model == "unknown CPU":
-            model = line.split(":", 1)[1].strip()
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-    wanted = ["avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8"]
-    return f"{model}; {os.cpu_count()} CPUs; flags: {' '.join(f for f in wanted if f in flags)}"
-
-
-class Cluster:
-    """Web processes and workers on one database, all stopped at the end."""
-
-    def __init__(self, database_url: str, cache: Path) -> None:
-        self.env = {
-            **os.environ,
-            "DATABASE_URL": database_url,
-            "SECRET_KEY": "b" * 64,
-            "MODEL_CACHE_DIR": str(cache),
-            "HOST": "127.0.0.1",
-            "LOG_LEVEL": "WARNING",
-            "MAX_UPLOAD_MB": "60",
-        }
-        self.procs: list[subprocess.Popen[bytes]] = []
-
-    def web(self, workers: int) -> str:
-        port = free_port()
-        env = {**self.env, "PORT": str(port), "BATCH_WORKERS": str(workers),
-               "DATA_DIR": tempfile.mkdtemp(prefix="sentiscope-bench-")}  # fmt: skip
-        self.procs.append(subprocess.Popen([sys.executable, "app.py"], cwd=ROOT, env=env))
-        url = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 180
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    return url
-            except httpx.HTTPError:
-                pass
-            time.sleep(0.5)
-        raise SystemExit("the server did not start")
-
-    def worker(self, database_url: str, ready: int) -> subprocess.Popen[bytes]:
-        """Start a worker; return once `ready` workers are registered (model loaded)."""
-        env = {**self.env, "DATA_DIR": tempfile.mkdtemp(prefix="sentiscope-bench-")}
-        proc = subprocess.Popen([sys.executable, "app.py", "worker"], cwd=ROOT, env=env)
-        self.procs.append(proc)
-        engine = create_engine(normalize_database_url(database_url))
-        deadline = time.monotonic() + 180
-        with engine.connect() as connection:
-            while (
-                connection.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar_one()
-                < ready
-            ):
-                if time.monotonic() > deadline:
-                    raise SystemExit("the worker did not start")
-                connection.rollback()
-                time.sleep(0.5)
-        engine.dispose()
-        return proc
-
-    def stop(self, proc: subprocess.Popen[bytes] | None = None) -> None:
-        for p in [proc] if proc else list(self.procs):
-            p.terminate()
-            try:
-                p.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                p.kill()
-            self.procs.remove(p)
 
 
 def token(url: str, username: str) -> str:
@@ -213,48 +143,47 @@ def main() -> None:
     parser.add_argument("--latency-users", type=int, default=5)
     parser.add_argument("--latency-s", type=float, default=30.0)
     parser.add_argument("--upload-mb", type=float, default=50.0)
+    add_model_cache_option(parser)
     args = parser.parse_args()
-    print(f"machine: {machine()}; threads per process: default (one per core)")
+    print(describe(None, "inference threads per process"))
     work = Path(tempfile.mkdtemp(prefix="sentiscope-jobs-"))
     rng = random.Random(7)
     short = work / "short.csv"
     write_csv(short, short_texts(args.rows, rng))
-    database_url, _name = fresh_postgres(args.postgres)
-    cluster = Cluster(database_url, work / "models")
-    try:
-        base = baseline(database_url, short, args.rows)
+    cache = args.model_cache
+    with fresh_database(args.postgres) as database:
+        assert database is not None
+        base = baseline(database, short, args.rows)
         print(f"baseline (one process, no jobs): {base:,.0f} rows/s")
-        web = cluster.web(workers=1)
-        bearer = token(web, "bench_inproc")
-        inproc = end_to_end(web, bearer, short, args.rows)
-        print(f"in-process worker (BATCH_WORKERS=1): {inproc:,.0f} rows/s ({inproc / base:.0%})")
-        idle = latency(web, bearer, args.latency_users, args.latency_s)
-        status_url, _ = submit(web, bearer, short)
-        busy = latency(web, bearer, args.latency_users, args.latency_s)
-        wait_done(web, bearer, status_url)
-        print(
-            f"/api/predict, {args.latency_users} users: idle p50 {idle[0]:.1f} ms p95 "
-            f"{idle[1]:.1f} ms ({idle[2]} calls); during a batch p50 {busy[0]:.1f} ms p95 "
-            f"{busy[1]:.1f} ms ({busy[2]} calls); p95 ratio {busy[1] / idle[1]:.2f}x"
-        )
-        big = work / "big.csv"
-        n = max(1, int(args.upload_mb * 1e6 / 620))
-        write_csv(big, review_texts(n, rng))
-        size = big.stat().st_size / 1e6
-        _url, to_202 = submit(web, bearer, big)
-        print(f"upload of {size:,.1f} MB ({n:,} reviews): {to_202:.2f} s from POST to the 202")
-        cluster.stop()
-        front = cluster.web(workers=0)
-        bearer = token(front, "bench_workers")
-        first = cluster.worker(database_url, 1)
-        one = end_to_end(front, bearer, short, args.rows)
-        print(f"1 standalone worker: {one:,.0f} rows/s ({one / base:.0%} of the baseline)")
-        cluster.worker(database_url, 2)
-        two = end_to_end(front, bearer, short, args.rows)
-        print(f"2 standalone workers: {two:,.0f} rows/s ({two / one:.2f}x one worker)")
-        cluster.stop(first)
-    finally:
-        cluster.stop()
+        with app_server(work / "a", cache, database, BATCH_WORKERS="1", MAX_UPLOAD_MB="60") as web:
+            bearer = token(web.url, "bench_inproc")
+            inproc = end_to_end(web.url, bearer, short, args.rows)
+            print(f"in-process worker (BATCH_WORKERS=1): {inproc:,.0f} rows/s "
+                  f"({inproc / base:.0%} of the baseline)")  # fmt: skip
+            idle = latency(web.url, bearer, args.latency_users, args.latency_s)
+            status_url, _ = submit(web.url, bearer, short)
+            busy = latency(web.url, bearer, args.latency_users, args.latency_s)
+            wait_done(web.url, bearer, status_url)
+            print(
+                f"/api/predict, {args.latency_users} users: idle p50 {idle[0]:.1f} ms p95 "
+                f"{idle[1]:.1f} ms ({idle[2]} calls); during a batch p50 {busy[0]:.1f} ms p95 "
+                f"{busy[1]:.1f} ms ({busy[2]} calls); p95 ratio {busy[1] / idle[1]:.2f}x"
+            )
+            big = work / "big.csv"
+            n = max(1, int(args.upload_mb * 1e6 / 620))
+            write_csv(big, review_texts(n, rng))
+            size = big.stat().st_size / 1e6
+            big_url, to_202 = submit(web.url, bearer, big)
+            print(f"upload of {size:,.1f} MB ({n:,} reviews): {to_202:.2f} s from POST to the 202")
+            httpx.post(f"{web.url}{big_url}/cancel", headers={"Authorization": f"Bearer {bearer}"})
+        with app_server(work / "b", cache, database, BATCH_WORKERS="0") as front:
+            bearer = token(front.url, "bench_workers")
+            with worker_process(work, cache, database):
+                one = end_to_end(front.url, bearer, short, args.rows)
+                print(f"1 standalone worker: {one:,.0f} rows/s ({one / base:.0%} of the baseline)")
+                with worker_process(work, cache, database):
+                    two = end_to_end(front.url, bearer, short, args.rows)
+                    print(f"2 standalone workers: {two:,.0f} rows/s ({two / one:.2f}x one worker)")
 
 
 if __name__ == "__main__":

@@ -126,3 +126,45 @@ def _on_server(server_url: str, statement: str) -> None:
     with admin.connect() as connection:
         connection.execute(text(statement))
     admin.dispose()
+
+
+@contextmanager
+def worker_process(work: Path, model_cache: Path, database: str) -> Iterator[Server]:
+    """`python app.py worker`, returned once it is registered (its model loaded)."""
+    env = {
+        **os.environ,
+        "DATA_DIR": str(work / "worker-data"),
+        "SECRET_KEY": "bench-" + "k" * 40,
+        "LOG_LEVEL": "WARNING",
+        "MODEL_CACHE_DIR": str(model_cache),
+        "DATABASE_URL": database,
+    }
+    from storage.urls import normalize_database_url
+
+    log = work / f"worker-{uuid.uuid4().hex[:6]}.log"
+    engine = create_engine(normalize_database_url(database))
+    with engine.connect() as connection:
+        before = connection.execute(text("SELECT count(*) FROM procrastinate_workers")).scalar_one()
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "app.py", "worker"], cwd=ROOT, env=env, stdout=out,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    worker = Server(process, "", log)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT
+        while True:
+            with engine.connect() as connection:
+                count = connection.execute(
+                    text("SELECT count(*) FROM procrastinate_workers")
+                ).scalar_one()
+            if count > before:
+                break
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the worker did not start:\n" + worker.log_tail())
+            time.sleep(0.5)
+        yield worker
+    finally:
+        engine.dispose()
+        process.terminate()
+        process.wait(timeout=30)
