@@ -18,10 +18,8 @@ Every figure comes from this one run, on a fresh database:
 from __future__ import annotations
 
 import argparse
-import os
 import random
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -29,12 +27,12 @@ import time
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, text
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.batch import review_texts, short_texts, write_csv
 from benchmarks.machine import describe
+
+from benchmarks.batch import review_texts, short_texts, write_csv
 from benchmarks.server import add_model_cache_option, app_server, fresh_database, worker_process
 from settings import normalize_database_url
 
