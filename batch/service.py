@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 
-from batch.blobs import BlobStore, FileBlobStore
+from batch.blobs import BlobStore, FileBlobStore, output_name
 from batch.engine import JobEngine
 from batch.ingest import CsvInfo, Limits, inspect
 from batch.jobs import JobView, Progress, view
@@ -171,6 +171,7 @@ class BatchService:
         with self._db.session_scope() as session:
             job = jobs.get(session, shown.id, user_id)
             assert job is not None
+            self.blobs.get(session, user_id, job.id, output_name(0))  # NotFound before streaming
             session.expunge(job)
         return shown, stream_csv(self._db, self.blobs, job)
 
