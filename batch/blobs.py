@@ -23,6 +23,10 @@ from errors import NotFound
 from storage import jobs
 
 COMPRESSION = 6
+MISSING = (
+    "Part {name} of batch job {job_id} is not stored here; the batch's rows are still in "
+    "your history (export them there)."
+)
 
 
 def pack(value: Any) -> bytes:
@@ -66,7 +70,7 @@ class DatabaseBlobStore:
     def get(self, session: Session, user_id: int, job_id: str, name: str) -> bytes:
         data = jobs.get_blob(session, f"{job_id}/{name}")
         if data is None:
-            raise NotFound(f"Part {name} of batch job {job_id} is not stored.")
+            raise NotFound(MISSING.format(name=name, job_id=job_id))
         return data
 
     def remove_job(self, session: Session | None, user_id: int, job_id: str) -> None:
@@ -97,7 +101,7 @@ class FileBlobStore:
         try:
             return (self.folder(user_id, job_id) / name).read_bytes()
         except FileNotFoundError:
-            raise NotFound(f"Part {name} of batch job {job_id} is not stored.") from None
+            raise NotFound(MISSING.format(name=name, job_id=job_id)) from None
 
     def remove_job(self, session: Session | None, user_id: int, job_id: str) -> None:
         shutil.rmtree(self.folder(user_id, job_id), ignore_errors=True)
