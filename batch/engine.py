@@ -69,6 +69,8 @@ class ThreadEngine:
                 "scored until the app starts with BATCH_WORKERS=1 or more."
             )
             return
+        self._stop = threading.Event()  # a fresh one: started again after a close
+        self._queue = queue.Queue()
         self._resume()
         for i in range(self.workers):
             thread = threading.Thread(target=self._loop, name=f"batch-worker-{i}", daemon=True)

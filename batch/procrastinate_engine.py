@@ -30,6 +30,7 @@ TASK = "sentiscope.score_chunk"
 HEARTBEAT_S = 5.0
 STALLED_AFTER_S = 20.0  # no heartbeat for this long: the worker is dead
 STALLED_CHECK_S = 10.0
+RESTART_S = 2.0  # a worker that lost the database tries again this often
 GRACEFUL_S = 6.0  # SIGTERM: chunks may finish for this long, then are handed back
 RETRY = procrastinate.RetryStrategy(max_attempts=50, wait=1, retry_exceptions=set(TRANSIENT))
 
@@ -66,7 +67,24 @@ async def _retry_stalled(app: procrastinate.App) -> None:
 async def run_worker(
     url: URL, work: ChunkWork, concurrency: int, *, install_signal_handlers: bool
 ) -> None:
-    """Work until stopped (a signal, or cancellation of this coroutine)."""
+    """Work until stopped (a signal, or cancellation of this coroutine). A worker that
+    loses the database starts again once it answers; its chunks are retried then."""
+    while True:
+        try:
+            await _work(url, work, concurrency, install_signal_handlers=install_signal_handlers)
+            return
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:
+            logger.warning(
+                "The batch worker stopped: %s; starting it again in %.0f s", exc, RESTART_S
+            )
+            await asyncio.sleep(RESTART_S)
+
+
+async def _work(
+    url: URL, work: ChunkWork, concurrency: int, *, install_signal_handlers: bool
+) -> None:
     app = make_app(url, work)
     async with app.open_async():
         sweeper = asyncio.create_task(_retry_stalled(app))

@@ -76,6 +76,8 @@ class BatchService:
         Raises CsvFormatError (unreadable, over a limit) before anything is stored.
         """
         info = self.inspect(path, text_column)
+        if self._stopping.is_set():  # closed, then used again (an app served twice)
+            self.start()
         return submit(
             self._db, self.blobs, self.engine, user_id=user_id, path=Path(path),
             filename=filename, info=info, limits=self.limits, chunk_rows=self.chunk_rows,
@@ -218,6 +220,7 @@ class BatchService:
 
     def start(self) -> None:
         """Start this process's workers and the hourly sweep of expired files."""
+        self._stopping.clear()
         self.remove_expired()
         self.engine.start()
         self._sweeper = threading.Thread(target=self._sweep, name="batch-expiry", daemon=True)

@@ -50,10 +50,6 @@ class _Request:
         self.remaining = len(self.texts)
 
 
-class SchedulerClosed(RuntimeError):
-    """The process is shutting down; nothing more is scored."""
-
-
 class InferenceScheduler:
     """Runs every model pass of the process on one thread; thread-safe `predict`."""
 
@@ -73,8 +69,12 @@ class InferenceScheduler:
         self._wake = threading.Condition()
         self._closed = False
         self.passes = 0  # model passes run; read by tests and benchmarks
-        self._thread = threading.Thread(target=self._loop, name="inference", daemon=True)
-        self._thread.start()
+        self._thread = self._start()
+
+    def _start(self) -> threading.Thread:
+        thread = threading.Thread(target=self._loop, name="inference", daemon=True)
+        thread.start()
+        return thread
 
     def predict(
         self, texts: Sequence[str], *, lane: str = INTERACTIVE, max_chars: int | None = 5_000
@@ -90,8 +90,10 @@ class InferenceScheduler:
             return []
         request = _Request(checked, lane)
         with self._wake:
-            if self._closed:
-                raise SchedulerClosed("The inference scheduler is closed.")
+            if self._closed:  # closed, then used again (an app served twice): start anew
+                self._thread.join(timeout=30)
+                self._closed = False
+                self._thread = self._start()
             self._lanes[lane].append(request)
             self._wake.notify()
         request.done.wait()
@@ -100,7 +102,8 @@ class InferenceScheduler:
         return [p for p in request.results if p is not None]
 
     def close(self) -> None:
-        """Finish what is queued, then stop the loop."""
+        """Finish what is queued, then stop the loop (a later `predict` starts it again,
+        as a disposed SQLAlchemy engine reconnects)."""
         with self._wake:
             self._closed = True
             self._wake.notify()

@@ -69,7 +69,10 @@ def summary_text(job: JobView) -> str:
 
 def status_line(job: JobView) -> str:
     if job.status == "queued":
-        return f"Queued: job {job.id}, {job.progress.total:,} rows; waiting for a worker."
+        return (
+            f"Queued: job {job.id}, {job.progress.done:,} / {job.progress.total:,} rows; "
+            "waiting for a worker."
+        )
     if job.status == "running":
         return f"Scoring job {job.id}: {job.progress.describe()}"
     if job.status == "done":
