@@ -24,7 +24,7 @@ import transformers
 from transformers import PreTrainedModel
 
 from errors import ModelError
-from sentiment.model import Runner
+from sentiment.runner import Runner
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ import hashlib
 import importlib.util
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from transformers import (
 
 from errors import ModelError
 from sentiment.labels import LabelMap, map_labels
+from sentiment.runner import Runner
 
 BUNDLED = "bundled"
 BUNDLED_DIR = Path(__file__).parent / "bundled"
@@ -37,9 +38,6 @@ DELTA_FILE = "delta.safetensors"
 BACKENDS = ("torch", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "sentiscope"
-
-# Encoded batch (input name -> int64 array) -> logits (rows x num_labels, float32).
-Runner = Callable[[Mapping[str, np.ndarray]], np.ndarray]
 
 
 @dataclass(frozen=True)
