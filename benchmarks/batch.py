@@ -26,6 +26,7 @@ import uuid
 from pathlib import Path
 
 import httpx
+from machine import describe
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -183,6 +184,7 @@ def main() -> None:
         help="where the exported ONNX model is kept between runs",
     )
     args = parser.parse_args()
+    print(describe(what="server inference threads"))
     print(HEADER)
     with tempfile.TemporaryDirectory(prefix="sentiscope-bench-") as work:
         run(args, Path(work))

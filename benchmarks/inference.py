@@ -13,7 +13,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import random
 import resource
 import statistics
@@ -127,16 +126,6 @@ def run_config(config: str, argv: list[str]) -> dict[str, object]:
     return result
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def table(results: list[dict[str, object]], default: str) -> str:
     plain = [r for r in results if str(r["config"]).startswith("pipeline")]
     best = {
@@ -183,6 +172,9 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_path adds no folder
+    from machine import describe
+
     from sentiment.model import DEFAULT_BACKEND, DEFAULT_CACHE_DIR, available_cores
 
     args.threads = args.threads or available_cores()
@@ -207,9 +199,9 @@ def main(argv: list[str] | None = None) -> int:
     for config in configs:
         print(f"running {config} ...", file=sys.stderr, flush=True)
         results.append(run_config(config, passed))
+    print(describe(args.threads))
     print(
-        f"model {args.model}; {args.threads} threads; {cpu_name()}"
-        f" ({os.cpu_count()} logical CPUs); short rows {results[0]['short_tokens']:.0f} tokens"
+        f"model {args.model}; short rows {results[0]['short_tokens']:.0f} tokens"
         f" avg, review rows {results[0]['review_tokens']:.0f} tokens avg"
     )
     print(table(results, DEFAULT_BACKEND))

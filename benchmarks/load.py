@@ -39,6 +39,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from machine import describe
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
@@ -235,6 +236,7 @@ def report(stats: Stats, seconds: float, args: argparse.Namespace, backend: str)
     for op, example in sorted(stats.examples.items()):
         print(f"  first {op} failure: {example}")
     print(f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(describe(what="server inference threads"))
 
 
 def free_port() -> int:
