@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from errors import ModelError
 from sentiment import export, sources, weights
 from sentiment.inference import explain, predict
 from sentiment.model import build
@@ -115,3 +116,8 @@ def test_weights_are_keyed_by_their_bytes(folder: Path) -> None:
     assert source is not None and source.weights
     key = sources.fingerprint(source, "recipe")
     assert key == sources.fingerprint(source, "recipe") != sources.fingerprint(source, "other")
+
+
+def test_an_unreachable_hub_model_says_how_to_run_offline(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="SENTIMENT_MODEL=bundled"):
+        build("sentiscope-tests/no-such-model", backend="onnx-int8", cache_dir=tmp_path)
