@@ -60,7 +60,7 @@ def quiet_libraries() -> Iterator[None]:
     to_debug = _ToDebug()
     loggers = [logging.getLogger()] + [
         logger
-        for name, logger in logging.root.manager.loggerDict.items()
+        for name, logger in list(logging.root.manager.loggerDict.items())
         if isinstance(logger, logging.Logger) and not name.startswith("sentiment")
     ]
     for logger in loggers:
