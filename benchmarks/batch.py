@@ -27,6 +27,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.machine import describe
 from benchmarks.server import add_model_cache_option, app_server, fresh_database
 
 WORDS = [
@@ -133,6 +134,7 @@ def main() -> None:
     parser.add_argument("--postgres", help="a PostgreSQL server URL; a fresh database is made")
     add_model_cache_option(parser)
     args = parser.parse_args()
+    print(describe(what="server inference threads"))
     print(HEADER)
     with tempfile.TemporaryDirectory(prefix="sentiscope-bench-") as work:
         run(args, Path(work))

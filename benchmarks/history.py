@@ -24,6 +24,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from machine import describe
 from sqlalchemy import create_engine, text
 
 from analysis.filters import make_filters
@@ -111,6 +112,7 @@ def run(url: str, rows: int, repeat: int) -> None:
         ),
         "count by label (Insights)": lambda s: predictions.count_by_label(s, me, HistoryFilters()),
     }
+    print(describe(1, what="threads (one query at a time)"))
     print(f"{'query':45} {'median ms':>10} {'p95 ms':>8}")
     for name, fn in cases.items():
         median, p95 = timed(db, fn, repeat)

@@ -13,7 +13,6 @@ import argparse
 import csv
 import json
 import os
-import platform
 import random
 import resource
 import statistics
@@ -23,7 +22,9 @@ import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sentiment"
+DEFAULT_DATA = Path(
+    os.environ.get("SENTIMENT_DATA_DIR") or ROOT.parent / "shared" / "data" / "sentiment"
+)
 CONFIGS = ("pipeline-b1", "pipeline-b32", "torch", "onnx-int8")
 csv.field_size_limit(2**31 - 1)
 
@@ -55,16 +56,18 @@ def workload(data: Path, short: int, long: int) -> dict[str, list[str]]:
 def worker(config: str, args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
-    import torch
-
     from sentiment.evaluation import evaluate
-    from sentiment.inference import predict
-    from sentiment.model import build, load_torch_model
+    from sentiment.inference import explain, predict
+    from sentiment.model import build
 
     threads = args.threads
     rows = workload(args.data, args.short, args.long)
+    loading = time.perf_counter()
     if config.startswith("pipeline"):
+        import torch
         from transformers import pipeline
+
+        from sentiment.weights import load_torch_model
 
         torch.set_num_threads(threads)
         model, tokenizer, _ = load_torch_model(args.model)
@@ -88,6 +91,7 @@ def worker(config: str, args: argparse.Namespace) -> dict[str, object]:
         "load_s": time.time() - args.spawned_at
         if args.spawned_at
         else time.perf_counter() - started,
+        "model_load_s": time.perf_counter() - loading,  # the loader alone, imports included
     }
     score(rows["short"][:32])  # warm-up
     for name, texts in rows.items():
@@ -103,12 +107,23 @@ def worker(config: str, args: argparse.Namespace) -> dict[str, object]:
         latencies.append((time.perf_counter() - t0) * 1000)
     result["p50_ms"] = statistics.median(latencies)
     result["p95_ms"] = statistics.quantiles(latencies, n=20)[-1]
+    if not config.startswith("pipeline"):
+        # Analyze's word weights for ~100-word reviews: one batched pass of occlusions.
+        hundred = [t for t in rows["review"] if 90 <= len(t.split()) <= 110][: args.explain_runs]
+        explain(engine, hundred[0])
+        times = []
+        for text in hundred:
+            t0 = time.perf_counter()
+            explain(engine, text)
+            times.append((time.perf_counter() - t0) * 1000)
+        result["explain_p50_ms"] = statistics.median(times)
     if not config.startswith("pipeline") and not args.quick:
         test = read_rows(args.data / "sst2" / "test.tsv")
         report = evaluate(engine, [r["sentence"] for r in test], [r["label"] for r in test])
         result["sst2_test_acc"] = report.accuracy
     result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-    result["threads"] = torch.get_num_threads()
+    result["threads"] = threads
+    result["torch_imported"] = "torch" in sys.modules
     return result
 
 
@@ -127,16 +142,6 @@ def run_config(config: str, argv: list[str]) -> dict[str, object]:
     return result
 
 
-def cpu_name() -> str:
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
 def table(results: list[dict[str, object]], default: str) -> str:
     plain = [r for r in results if str(r["config"]).startswith("pipeline")]
     best = {
@@ -145,17 +150,19 @@ def table(results: list[dict[str, object]], default: str) -> str:
     }
     lines = [
         "| path | short rows/s | x pipeline | review rows/s | x pipeline | p50 ms | p95 ms "
-        "| load s | peak RSS MB | SST-2 test acc |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| explain p50 ms | load s | model load s | torch | peak RSS MB | SST-2 test acc |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in results:
         name = str(r["config"]) + (" (default)" if r["config"] == default else "")
         acc = f"{float(r['sst2_test_acc']):.2%}" if "sst2_test_acc" in r else "-"  # type: ignore[arg-type]
         short, review = float(r["short_rows_s"]), float(r["review_rows_s"])  # type: ignore[arg-type]
+        explained = f"{r['explain_p50_ms']:,.0f}" if "explain_p50_ms" in r else "-"
         lines.append(
             f"| {name} | {short:,.0f} | {short / best['short_rows_s']:.2f} | {review:,.0f} "
             f"| {review / best['review_rows_s']:.2f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} "
-            f"| {r['load_s']:.1f} | {r['peak_rss_mb']:,.0f} | {acc} |"
+            f"| {explained} | {r['load_s']:.1f} | {r['model_load_s']:.2f} "
+            f"| {'yes' if r['torch_imported'] else 'no'} | {r['peak_rss_mb']:,.0f} | {acc} |"
         )
     return "\n".join(lines)
 
@@ -169,6 +176,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--short", type=int, default=1000, help="short rows")
     parser.add_argument("--long", type=int, default=300, help="review-length rows")
     parser.add_argument("--latency-runs", type=int, default=200)
+    parser.add_argument("--explain-runs", type=int, default=10, help="~100-word reviews")
     parser.add_argument("--configs", default=",".join(CONFIGS))
     parser.add_argument("--quick", action="store_true", help="100/30 rows, no accuracy")
     parser.add_argument("--json", type=Path, help="also write the results here")
@@ -176,13 +184,16 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--spawned-at", type=float, default=None, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.quick:
-        args.short, args.long, args.latency_runs = 100, 30, 30
+        args.short, args.long, args.latency_runs, args.explain_runs = 100, 30, 30, 3
     return args
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    sys.path.insert(0, str(Path(__file__).resolve().parent))  # run_path adds no folder
+    from machine import describe
+
     from sentiment.model import DEFAULT_BACKEND, DEFAULT_CACHE_DIR, available_cores
 
     args.threads = args.threads or available_cores()
@@ -198,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         f"--short={args.short}",
         f"--long={args.long}",
         f"--latency-runs={args.latency_runs}",
+        f"--explain-runs={args.explain_runs}",
         *(["--quick"] if args.quick else []),
     ]
     configs = args.configs.split(",")
@@ -207,9 +219,9 @@ def main(argv: list[str] | None = None) -> int:
     for config in configs:
         print(f"running {config} ...", file=sys.stderr, flush=True)
         results.append(run_config(config, passed))
+    print(describe(args.threads))
     print(
-        f"model {args.model}; {args.threads} threads; {cpu_name()}"
-        f" ({os.cpu_count()} logical CPUs); short rows {results[0]['short_tokens']:.0f} tokens"
+        f"model {args.model}; short rows {results[0]['short_tokens']:.0f} tokens"
         f" avg, review rows {results[0]['review_tokens']:.0f} tokens avg"
     )
     print(table(results, DEFAULT_BACKEND))

@@ -41,6 +41,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.machine import describe
 from benchmarks.server import add_model_cache_option, app_server, fresh_database
 
 PASSWORD = "load test password 1"  # noqa: S105 - throwaway accounts on a temp database
@@ -235,6 +236,7 @@ def report(stats: Stats, seconds: float, args: argparse.Namespace, backend: str)
     for op, example in sorted(stats.examples.items()):
         print(f"  first {op} failure: {example}")
     print(f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    print(describe(what="server inference threads"))
 
 
 async def drive(args: argparse.Namespace, base: str) -> tuple[Stats, float]:

@@ -28,6 +28,9 @@ DEFAULT_BATCH_SIZE = 32
 # raised RSS by ~450 MB (~800 MB at 300 tokens each); these cost no measurable speed.
 DEFAULT_BATCH_TOKENS = 1_024  # rows x padded length
 DEFAULT_BATCH_CELLS = 2**18  # rows x padded length²
+# Texts per tokenizer call: each call pads to its longest row, so this bounds its memory
+# (1,024 x 512 tokens x 3 inputs x 8 bytes = 12 MB); rows are sorted by length within it.
+TOKENIZE_CHUNK = 1_024
 # Words for explain(): runs of word characters (with inner apostrophes), or punctuation.
 _WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]+")
 
@@ -62,8 +65,8 @@ class Explanation:
 
 @dataclass(frozen=True)
 class _Encoded:
-    ids: list[list[int]]
-    type_ids: list[list[int]] | None
+    arrays: dict[str, np.ndarray]  # input name -> rows x longest row, int64, padded right
+    lengths: np.ndarray  # tokens per row
     truncated: list[bool]
 
 
@@ -88,62 +91,52 @@ def validate(texts: Sequence[object], max_chars: int | None = DEFAULT_MAX_CHARS)
 
 
 def preprocess(model: SentimentModel, texts: Sequence[str]) -> _Encoded:
-    """Tokenise without padding; cut at the model's maximum and note which texts were cut."""
+    """Tokenise straight into numpy, cut at the model's maximum; note which texts were cut."""
     tok = model.tokenizer
-    enc = tok(list(texts), truncation=True, max_length=model.max_length)
-    ids: list[list[int]] = enc["input_ids"]
-    truncated = [len(row) >= model.max_length for row in ids]
-    if any(truncated):
+    enc = tok(
+        list(texts),
+        truncation=True,
+        max_length=model.max_length,
+        padding=True,
+        padding_side="right",  # batches are cut from the left-aligned rows
+        return_tensors="np",
+        return_attention_mask=True,
+        return_token_type_ids="token_type_ids" in model.input_names,
+    )
+    arrays = {name: np.asarray(enc[name], dtype=np.int64) for name in model.input_names}
+    lengths = arrays["attention_mask"].sum(axis=1) if "attention_mask" in arrays else None
+    if lengths is None:
+        lengths = np.full(len(texts), arrays["input_ids"].shape[1], dtype=np.int64)
+    truncated = [False] * len(texts)
+    suspects = np.flatnonzero(lengths >= model.max_length).tolist()
+    if suspects:
         # A text of exactly max_length tokens was not cut; only those need a recount.
-        suspects = [i for i, cut in enumerate(truncated) if cut]
         full = tok([texts[i] for i in suspects], add_special_tokens=False)["input_ids"]
         extra = tok.num_special_tokens_to_add()
         for i, row in zip(suspects, full, strict=True):
             truncated[i] = len(row) + extra > model.max_length
-    type_ids = enc.get("token_type_ids") if "token_type_ids" in model.input_names else None
-    return _Encoded(ids, type_ids, truncated)
+    return _Encoded(arrays, lengths, truncated)
 
 
 def _batches(
-    lengths: Sequence[int],
+    lengths: Sequence[int] | np.ndarray,
     batch_size: int,
     batch_tokens: int,
     batch_cells: int = DEFAULT_BATCH_CELLS,
-) -> Iterator[list[int]]:
+) -> Iterator[np.ndarray]:
     """Row indices grouped by similar length, each group's padded size within budget."""
-    order = sorted(range(len(lengths)), key=lengths.__getitem__)
-    batch: list[int] = []
-    for i in order:
-        # Sorted ascending, so the newest row is the longest of the group.
-        rows, width = len(batch) + 1, lengths[i]
-        if batch and (
-            len(batch) == batch_size
-            or rows * width > batch_tokens
-            or rows * width * width > batch_cells
-        ):
-            yield batch
-            batch = []
-        batch.append(i)
-    if batch:
-        yield batch
-
-
-def _pad(model: SentimentModel, enc: _Encoded, rows: list[int]) -> dict[str, np.ndarray]:
-    width = max(len(enc.ids[i]) for i in rows)
-    pad_id = model.tokenizer.pad_token_id or 0
-    input_ids = np.full((len(rows), width), pad_id, dtype=np.int64)
-    mask = np.zeros((len(rows), width), dtype=np.int64)
-    for r, i in enumerate(rows):
-        input_ids[r, : len(enc.ids[i])] = enc.ids[i]
-        mask[r, : len(enc.ids[i])] = 1
-    arrays = {"input_ids": input_ids, "attention_mask": mask}
-    if "token_type_ids" in model.input_names:
-        types = np.zeros((len(rows), width), dtype=np.int64)
-        if enc.type_ids is not None:
-            for r, i in enumerate(rows):
-                types[r, : len(enc.type_ids[i])] = enc.type_ids[i]
-        arrays["token_type_ids"] = types
-    return {name: arrays[name] for name in model.input_names}
+    order = np.argsort(np.asarray(lengths, dtype=np.int64), kind="stable")
+    ordered = np.asarray(lengths, dtype=np.int64)[order]
+    start = 0
+    while start < len(order):
+        # Sorted ascending, so a group's last row is its longest, and rows x width only grows
+        # along the window: the rows that fit are a prefix of it.
+        width = ordered[start : start + batch_size]
+        rows = np.arange(1, len(width) + 1)
+        fits = (rows * width <= batch_tokens) & (rows * width * width <= batch_cells)
+        take = max(1, int(fits.sum()))
+        yield order[start : start + take]
+        start += take
 
 
 def softmax(logits: np.ndarray) -> np.ndarray:
@@ -164,22 +157,26 @@ def probabilities(
 
     No validation: callers check their texts (predict) or build them (explain).
     """
-    enc = preprocess(model, texts)
     out = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
-    for rows in _batches([len(r) for r in enc.ids], batch_size, batch_tokens):
-        logits = model.runner(_pad(model, enc, rows))
-        out[rows] = model.label_map.fold(softmax(logits.astype(np.float32)))
-        if progress is not None:
-            progress(len(rows))
-    return out, enc.truncated
+    truncated: list[bool] = []
+    for start in range(0, len(texts), TOKENIZE_CHUNK):
+        enc = preprocess(model, texts[start : start + TOKENIZE_CHUNK])
+        truncated += enc.truncated
+        for rows in _batches(enc.lengths, batch_size, batch_tokens):
+            width = int(enc.lengths[rows[-1]])
+            logits = model.runner({n: a[rows, :width] for n, a in enc.arrays.items()})
+            out[start + rows] = model.label_map.fold(softmax(logits.astype(np.float32)))
+            if progress is not None:
+                progress(len(rows))
+    return out, truncated
 
 
 def postprocess(
     model: SentimentModel, probs: np.ndarray, truncated: list[bool]
 ) -> list[Prediction]:
     predictions = []
-    for row, cut in zip(probs.tolist(), truncated, strict=True):
-        best = max(range(len(LABELS)), key=row.__getitem__)
+    winners = probs.argmax(axis=1).tolist()
+    for row, best, cut in zip(probs.tolist(), winners, truncated, strict=True):
         predictions.append(
             Prediction(
                 label=LABELS[best],

