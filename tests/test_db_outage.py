@@ -332,7 +332,9 @@ def test_a_batch_cut_off_while_it_is_written_saves_nothing_then_completes_once(
             assert down.json()["error"]["code"] == "database_unavailable"
         finally:
             cluster.start()
-        assert cluster.execute(counts_sql, (direct.user_id, direct.user_id), "direct") == [(0, 0)]
+        # The predictions table is still held; the batch row went with the cut-off write.
+        batches_sql = "SELECT count(*) FROM batches WHERE user_id = %s"
+        assert cluster.execute(batches_sql, (direct.user_id,), "direct") == [(0,)]
     finally:
         cluster.execute("ROLLBACK PREPARED 'hold_predictions'", database="direct")
     deadline = time.monotonic() + 120

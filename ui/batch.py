@@ -126,6 +126,7 @@ def build(services: Services, session: gr.State) -> None:
             run = gr.Button("Score", variant="primary", elem_id="batch-run")
             cancel = gr.Button("Cancel", variant="stop", elem_id="batch-cancel")
         status = gr.Textbox(label="Status", interactive=False, elem_id="batch-status")
+        moving = gr.Markdown(elem_id="batch-progress")  # rows done, rate, time left
         summary = gr.Markdown(elem_id="batch-summary")
         results = gr.Dataframe(label="Results", interactive=False, elem_id="batch-results")
         download = gr.File(label="Download results", interactive=False, elem_id="batch-download")
@@ -166,19 +167,20 @@ def build(services: Services, session: gr.State) -> None:
                     account.id, path, Path(path).name, text_column=text_column or None
                 )
             cleared = {summary: "", results: None, download: None}
-            yield {status: status_line(job), **cleared}
+            yield {status: status_line(job), moving: job.progress.describe(), **cleared}
             while not job.finished:
                 time.sleep(POLL_S)
                 with shown_to_user():
                     job = batches.job(account.id, job.id)
-                yield {status: status_line(job)}
+                yield {status: status_line(job), moving: job.progress.describe()}
             if job.status != "done":
-                yield {status: status_line(job), **cleared}
+                yield {status: status_line(job), moving: "", **cleared}
                 return
             with shown_to_user():
                 copy = private_copy(services, account.id, job)
             yield {
                 status: status_line(job),
+                moving: job.progress.describe(),
                 summary: summary_text(job),
                 results: head_of(copy, RESULT_PREVIEW_ROWS),
                 download: copy,
@@ -209,7 +211,7 @@ def build(services: Services, session: gr.State) -> None:
 
         upload.change(inspect, [upload, session], [info, column, preview], api_visibility="private")
         run.click(
-            score, [upload, column, session], [status, summary, results, download],
+            score, [upload, column, session], [status, moving, summary, results, download],
             api_visibility="private", concurrency_limit=None,
         )  # fmt: skip
         cancel.click(stop, [session], status, api_visibility="private", concurrency_limit=None)
