@@ -194,7 +194,7 @@ def build_batches(
 
 def load_settings_model(settings: Settings) -> SentimentModel:
     """The model SENTIMENT_MODEL names, through the per-process cache (ModelError if unusable)."""
-    from sentiment import load_model  # torch is imported only once start-up gets this far
+    from sentiment import load_model  # the model stack is imported only once start-up gets this far
 
     onnx = settings.SENTIMENT_BACKEND == "onnx-int8"
     return load_model(
