@@ -30,9 +30,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.machine import describe
-
 from benchmarks.batch import review_texts, short_texts, write_csv
+from benchmarks.machine import describe
 from benchmarks.server import add_model_cache_option, app_server, fresh_database, worker_process
 from settings import normalize_database_url
 
