@@ -6,14 +6,15 @@ from datetime import timedelta
 
 from services import Services
 from tests.analysis_factories import add_rows, make_user
-from tests.test_cross_user import NO_FILTERS, _handler, _request
+from tests.test_cross_user import NO_FILTERS
+from tests.ui_calls import crafted_request, ui_handler
 from ui.app import build_ui
 
 
 def test_one_day_is_drawn_as_bars(services: Services) -> None:
     user_id, token = make_user(services)
     add_rows(services, user_id, ["lovely", "nice", "great"], step=timedelta(minutes=5))
-    shown = _handler(build_ui(services), "show")(token, _request(token), *NO_FILTERS)
+    shown = ui_handler(build_ui(services), "show")(token, crafted_request(token), *NO_FILTERS)
     plots = {key.elem_id: update for key, update in shown.items()}
     assert plots["insights-trend"].visible is False
     bars = plots["insights-trend-bars"]
@@ -24,7 +25,7 @@ def test_one_day_is_drawn_as_bars(services: Services) -> None:
 def test_several_days_are_drawn_as_a_line(services: Services) -> None:
     user_id, token = make_user(services)
     add_rows(services, user_id, ["lovely", "nice", "great"], step=timedelta(days=1))
-    shown = _handler(build_ui(services), "show")(token, _request(token), *NO_FILTERS)
+    shown = ui_handler(build_ui(services), "show")(token, crafted_request(token), *NO_FILTERS)
     plots = {key.elem_id: update for key, update in shown.items()}
     assert plots["insights-trend"].visible is True
     assert len(plots["insights-trend"].value["data"]) == 3
