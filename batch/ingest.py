@@ -139,7 +139,13 @@ def inspect(
         if chosen is None:
             chosen = _pick(columns, sample_rows, text_column)
             tally.settle(sample_rows, chosen[1])
-    detected = detect_text_column(columns, sample_rows)
+    if text_column:  # the caller's choice stands even when no column looks like text
+        try:
+            detected = detect_text_column(columns, sample_rows)
+        except CsvFormatError:
+            detected = chosen[0]
+    else:
+        detected = chosen[0]
     if tally.empty == rows:
         raise CsvFormatError(
             f"Every row has an empty {chosen[0]!r} column; choose the column that holds the "

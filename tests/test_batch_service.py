@@ -305,3 +305,15 @@ def test_stored_files_go_with_the_account(services: Services, tmp_path: Path) ->
     assert stored_parts(services, kept.id) > 0
     assert service.remove_orphaned_results() == 0
     service.save_results(other, kept.id, tmp_path / "kept-results.csv")  # still there
+
+
+def test_a_chosen_column_is_scored_even_when_it_holds_only_numbers(
+    services: Services, user_id: int, tmp_path: Path
+) -> None:
+    """Found by the round-trip property: texts like "0" in the column the user chose."""
+    path = tmp_path / "numbers.csv"
+    path.write_text("text,other\n0,1\n2.5,3\n", encoding="utf-8")
+    with pytest.raises(CsvFormatError, match="No column holds text"):
+        services.batches.submit(user_id, path, "numbers.csv")
+    job = services.batches.run(user_id, path, "numbers.csv", text_column="text")
+    assert job.status == "done" and job.progress.done == 2
