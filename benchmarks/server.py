@@ -94,6 +94,7 @@ def app_server(
     }
     if database:
         env["DATABASE_URL"] = database
+    work.mkdir(parents=True, exist_ok=True)
     log = work / "server.log"
     with log.open("wb") as out:
         process = subprocess.Popen(
@@ -141,6 +142,7 @@ def worker_process(work: Path, model_cache: Path, database: str) -> Iterator[Ser
     }
     from storage.urls import normalize_database_url
 
+    work.mkdir(parents=True, exist_ok=True)
     log = work / f"worker-{uuid.uuid4().hex[:6]}.log"
     engine = create_engine(normalize_database_url(database))
     with engine.connect() as connection:
