@@ -25,7 +25,9 @@ from batch.csvformat import (
 )
 from errors import CsvFormatError
 
-__all__ = ["CsvInfo", "Limits", "Row", "inspect", "iter_chunks", "iter_rows", "unique_names"]
+__all__ = [
+    "CsvInfo", "Limits", "Row", "inspect", "iter_chunks", "iter_rows", "model_text", "unique_names",
+]  # fmt: skip
 
 PREVIEW_ROWS = 10
 SAMPLE_ROWS = 200  # rows that decide the text column when no name matches
@@ -194,6 +196,14 @@ class _Tally:
         self.pending.clear()
 
 
+def model_text(cell: str, max_chars: int) -> tuple[str, bool]:
+    """The text a cell gives the model ("" for a blank cell), cut to `max_chars`, and
+    whether it was cut."""
+    text = cell if cell.strip() else ""
+    cut = len(text) > max_chars
+    return (text[:max_chars] if cut else text), cut
+
+
 def iter_rows(path: Path | str, info: CsvInfo, limits: Limits) -> Iterator[Row]:
     """Every data row of a file `inspect` accepted, in order, blank lines left out."""
     width, index = len(info.columns), info.text_index
@@ -202,9 +212,8 @@ def iter_rows(path: Path | str, info: CsvInfo, limits: Limits) -> Iterator[Row]:
         next(records, None)  # the header
         for line, raw in records:
             cells = fit_cells(raw, width, line, info.delimiter)
-            text = cells[index] if cells[index].strip() else ""
-            cut = len(text) > limits.max_chars
-            yield Row(line, cells, text[: limits.max_chars] if cut else text, cut)
+            text, cut = model_text(cells[index], limits.max_chars)
+            yield Row(line, cells, text, cut)
 
 
 def iter_chunks(path: Path | str, info: CsvInfo, limits: Limits, size: int) -> Iterator[list[Row]]:

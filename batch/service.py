@@ -213,7 +213,6 @@ class BatchService:
                 self.blobs.remove_job(session, user_id, job_id)
                 jobs.delete_chunks(session, job_id)
                 jobs.mark_files_removed(session, job_id)
-            self.blobs.remove_job(None, user_id, job_id)
         if due:
             logger.info("Removed the stored files of %d expired batch job(s)", len(due))
         return len(due)

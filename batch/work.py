@@ -12,11 +12,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
 from batch.blobs import BlobStore, input_name, output_name, pack, unpack
+from batch.ingest import model_text
 from batch.jobs import SOURCE_BATCH
 from errors import AppError, DatabaseUnavailable
 from sentiment.scheduler import BATCH, InferenceScheduler
@@ -39,11 +41,23 @@ TRANSIENT = (DatabaseUnavailable, OperationalError, HandBack)
 
 
 def _texts(rows: list[list[Any]], index: int, max_chars: int) -> Iterator[tuple[str, bool]]:
-    """(text for the model, cut?) per row with a text, as `batch.ingest.iter_rows` does."""
+    """(text for the model, cut?) per stored row that has a text."""
     for _line, cells in rows:
-        text = cells[index] if cells[index].strip() else ""
+        text, cut = model_text(cells[index], max_chars)
         if text:
-            yield text[:max_chars], len(text) > max_chars
+            yield text, cut
+
+
+@dataclass
+class _Tally:
+    counts: list[int] = field(default_factory=lambda: [0] * len(LABELS))
+    score_sum: float = 0.0
+    truncated: int = 0
+
+    def add(self, label: int, score: float, cut: bool) -> None:
+        self.counts[label] += 1
+        self.score_sum += score
+        self.truncated += cut
 
 
 class ChunkWork:
@@ -57,7 +71,6 @@ class ChunkWork:
     ) -> None:
         self._db = db
         self.blobs = blobs
-        self._blobs = blobs
         self._scheduler = scheduler
         self.insert_chunk = insert_chunk
 
@@ -75,7 +88,7 @@ class ChunkWork:
                 jobs.set_status(
                     session, job_id, "running", only_from=("queued",), started_at=utcnow()
                 )
-                rows = unpack(self._blobs.get(session, user_id, job_id, input_name(number)))
+                rows = unpack(self.blobs.get(session, user_id, job_id, input_name(number)))
             else:
                 rows = None
         if rows is not None:
@@ -119,7 +132,7 @@ class ChunkWork:
                 session.rollback()  # done by another worker, or the job is over
                 return
             payload = {"model": model_id, "results": out}
-            self._blobs.put(session, user_id, job_id, output_name(number), pack(payload))
+            self.blobs.put(session, user_id, job_id, output_name(number), pack(payload))
 
     def finish(self, job_id: str) -> None:
         """If every chunk is done: record the batch and its predictions, all or nothing."""
@@ -136,43 +149,47 @@ class ChunkWork:
             self.fail(job_id, exc.message if isinstance(exc, AppError) else FAILED)
 
     def _record(self, session: Any, job: BatchJob) -> None:
+        """One pass over the stored parts: every prediction is written (COPY on
+        PostgreSQL) and counted, then the batch row gets its counts."""
         details = json.loads(job.details)
-        counts = [0, 0, 0]
-        score_sum, truncated = 0.0, 0
-        for number in range(job.chunk_count):
-            payload = unpack(self._blobs.get(session, job.user_id, job.id, output_name(number)))
-            for label, score, *_probs, cut in payload["results"]:
-                counts[label] += 1
-                score_sum += score
-                truncated += bool(cut)
         now = utcnow()
         batch_id = batches.insert(
-            session,
-            user_id=job.user_id,
-            filename=job.filename,
-            counts=dict(zip(LABELS, counts, strict=True)),
-            created_at=now,
+            session, user_id=job.user_id, filename=job.filename, counts={}, created_at=now
         )
-        rows = self._prediction_rows(session, job, details, batch_id, now)
+        tally = _Tally()
+        rows = self._prediction_rows(session, job, details, batch_id, now, tally)
         predictions.insert_many(session, rows, chunk_size=self.insert_chunk)
+        counts = dict(zip(LABELS, tally.counts, strict=True))
+        batches.set_counts(session, batch_id, counts)
         job.status, job.batch_id, job.finished_at = "done", batch_id, now
-        job.count_negative, job.count_neutral, job.count_positive = counts
-        job.score_sum, job.truncated, job.rows_done = score_sum, truncated, sum(counts)
+        job.count_negative, job.count_neutral, job.count_positive = tally.counts
+        job.score_sum, job.truncated, job.rows_done = (
+            tally.score_sum,
+            tally.truncated,
+            sum(tally.counts),
+        )
         session.flush()
 
     def _prediction_rows(
-        self, session: Any, job: BatchJob, details: dict[str, Any], batch_id: int, now: Any
+        self,
+        session: Any,
+        job: BatchJob,
+        details: dict[str, Any],
+        batch_id: int,
+        now: Any,
+        tally: _Tally,
     ) -> Iterator[dict[str, Any]]:
         for number in range(job.chunk_count):
-            rows = unpack(self._blobs.get(session, job.user_id, job.id, input_name(number)))
-            payload = unpack(self._blobs.get(session, job.user_id, job.id, output_name(number)))
+            rows = unpack(self.blobs.get(session, job.user_id, job.id, input_name(number)))
+            payload = unpack(self.blobs.get(session, job.user_id, job.id, output_name(number)))
             texts = _texts(rows, details["text_index"], details["max_chars"])
             for (text, _cut), result in zip(texts, payload["results"], strict=True):
-                label, score, negative, neutral, positive, _ = result
+                label, score, negative, neutral, positive, cut = result
+                tally.add(label, score, bool(cut))
                 yield predictions.new_row(
                     user_id=job.user_id,
                     text=text,
-                    label=LABELS[label] if isinstance(label, int) else label,
+                    label=LABELS[label],
                     score=score,
                     probabilities={"negative": negative, "neutral": neutral, "positive": positive},
                     model_id=payload["model"],
@@ -197,7 +214,5 @@ class ChunkWork:
             )  # fmt: skip
             if ended:
                 jobs.delete_chunks(session, job_id)
-                self._blobs.remove_job(session, job.user_id, job_id)
-        if ended:
-            self._blobs.remove_job(None, job.user_id, job_id)
+                self.blobs.remove_job(session, job.user_id, job_id)
         return ended

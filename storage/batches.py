@@ -21,16 +21,8 @@ def insert(
     status: str = "done",
 ) -> int:
     """Add a batch row and return its id (flushed, not committed: the caller's transaction)."""
-    batch = Batch(
-        user_id=user_id,
-        filename=filename[:255],
-        row_count=sum(counts.values()),
-        status=status,
-        count_negative=counts.get("negative", 0),
-        count_neutral=counts.get("neutral", 0),
-        count_positive=counts.get("positive", 0),
-        created_at=created_at,
-    )
+    batch = Batch(user_id=user_id, filename=filename[:255], status=status, created_at=created_at)
+    _apply_counts(batch, counts)
     session.add(batch)
     session.flush()
     return batch.id
@@ -56,3 +48,18 @@ def recent(session: Session, user_id: int, limit: int = 20) -> Sequence[Batch]:
 def owners(session: Session) -> set[tuple[int, int]]:
     """(user_id, batch_id) of every batch; for sweeping results files whose batch is gone."""
     return {(row.user_id, row.id) for row in session.execute(select(Batch.user_id, Batch.id))}
+
+
+def set_counts(session: Session, batch_id: int, counts: Mapping[str, int]) -> None:
+    """Give a batch inserted in this transaction its label counts and row count."""
+    batch = session.get(Batch, batch_id)
+    assert batch is not None
+    _apply_counts(batch, counts)
+    session.flush()
+
+
+def _apply_counts(batch: Batch, counts: Mapping[str, int]) -> None:
+    batch.row_count = sum(counts.values())
+    batch.count_negative = counts.get("negative", 0)
+    batch.count_neutral = counts.get("neutral", 0)
+    batch.count_positive = counts.get("positive", 0)
