@@ -28,7 +28,7 @@ from storage.models import ACTIVE_JOB_STATUSES, LABELS, BatchJob, utcnow
 
 logger = logging.getLogger(__name__)
 
-PASS_ROWS = 128  # texts handed to the scheduler at a time; a stop request is seen between
+PASS_ROWS = 256  # texts handed to the scheduler at a time; a stop request is seen between
 FAILED = "Scoring or saving failed; nothing was saved."
 
 
@@ -113,19 +113,21 @@ class ChunkWork:
     ) -> None:
         details = json.loads(details_json)
         found = list(_texts(rows, details["text_index"], details["max_chars"]))
-        out: list[list[Any]] = []
+        # Scored shortest first, so each pass holds texts of about the same length (as
+        # one `predict` over the chunk would sort them), and stored back in row order.
+        order = sorted(range(len(found)), key=lambda i: len(found[i][0]))
+        out: list[list[Any]] = [[]] * len(found)
         model_id = ""
-        for start in range(0, len(found), PASS_ROWS):
+        for start in range(0, len(order), PASS_ROWS):
             if should_stop():
                 raise HandBack(f"chunk {number} of job {job_id} handed back")
-            part = found[start : start + PASS_ROWS]
-            scored = self._scheduler.predict([t for t, _ in part], lane=BATCH, max_chars=None)
-            for (_text, cut), p in zip(part, scored, strict=True):
+            part = order[start : start + PASS_ROWS]
+            texts = [found[i][0] for i in part]
+            scored = self._scheduler.predict(texts, lane=BATCH, max_chars=None)
+            for i, p in zip(part, scored, strict=True):
                 probs = p.probabilities
-                out.append(
-                    [LABELS.index(p.label), p.score, probs["negative"], probs["neutral"],
-                     probs["positive"], cut or p.truncated]
-                )  # fmt: skip
+                out[i] = [LABELS.index(p.label), p.score, probs["negative"], probs["neutral"],
+                          probs["positive"], found[i][1] or p.truncated]  # fmt: skip
                 model_id = p.model
         with self._db.session_scope() as session:
             if not jobs.finish_chunk(session, job_id, number, len(found)):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import re
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -31,6 +32,11 @@ DEFAULT_BATCH_CELLS = 2**18  # rows x padded length²
 # Texts per tokenizer call: each call pads to its longest row, so this bounds its memory
 # (1,024 x 512 tokens x 3 inputs x 8 bytes = 12 MB); rows are sorted by length within it.
 TOKENIZE_CHUNK = 1_024
+# A fast tokenizer keeps its padding and truncation settings in the Rust object and sets
+# them on every call: two threads calling it at once get each other's (seen: ids padded
+# to 68 beside a mask of 32). Callers tokenise in their own threads (the scheduler only
+# runs the model), so every call holds this lock; a call takes about a millisecond.
+TOKENIZING = threading.Lock()
 # Words for explain(): runs of word characters (with inner apostrophes), or punctuation.
 _WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]+")
 
@@ -93,16 +99,17 @@ def validate(texts: Sequence[object], max_chars: int | None = DEFAULT_MAX_CHARS)
 def preprocess(model: SentimentModel, texts: Sequence[str]) -> _Encoded:
     """Tokenise straight into numpy, cut at the model's maximum; note which texts were cut."""
     tok = model.tokenizer
-    enc = tok(
-        list(texts),
-        truncation=True,
-        max_length=model.max_length,
-        padding=True,
-        padding_side="right",  # batches are cut from the left-aligned rows
-        return_tensors="np",
-        return_attention_mask=True,
-        return_token_type_ids="token_type_ids" in model.input_names,
-    )
+    with TOKENIZING:
+        enc = tok(
+            list(texts),
+            truncation=True,
+            max_length=model.max_length,
+            padding=True,
+            padding_side="right",  # batches are cut from the left-aligned rows
+            return_tensors="np",
+            return_attention_mask=True,
+            return_token_type_ids="token_type_ids" in model.input_names,
+        )
     arrays = {name: np.asarray(enc[name], dtype=np.int64) for name in model.input_names}
     lengths = arrays["attention_mask"].sum(axis=1) if "attention_mask" in arrays else None
     if lengths is None:
@@ -111,14 +118,15 @@ def preprocess(model: SentimentModel, texts: Sequence[str]) -> _Encoded:
     suspects = np.flatnonzero(lengths >= model.max_length).tolist()
     if suspects:
         # A text of exactly max_length tokens was not cut; only those need a recount.
-        full = tok([texts[i] for i in suspects], add_special_tokens=False)["input_ids"]
+        with TOKENIZING:
+            full = tok([texts[i] for i in suspects], add_special_tokens=False)["input_ids"]
         extra = tok.num_special_tokens_to_add()
         for i, row in zip(suspects, full, strict=True):
             truncated[i] = len(row) + extra > model.max_length
     return _Encoded(arrays, lengths, truncated)
 
 
-def _batches(
+def length_groups(
     lengths: Sequence[int] | np.ndarray,
     batch_size: int,
     batch_tokens: int,
@@ -145,6 +153,18 @@ def softmax(logits: np.ndarray) -> np.ndarray:
     return exp / exp.sum(axis=-1, keepdims=True)
 
 
+def pass_inputs(enc: _Encoded, rows: np.ndarray) -> dict[str, np.ndarray]:
+    """The arrays of one pass: `rows` (sorted by length) cut to the longest one's width."""
+    width = int(enc.lengths[rows[-1]])
+    return {n: a[rows, :width] for n, a in enc.arrays.items()}
+
+
+def forward(model: SentimentModel, inputs: dict[str, np.ndarray]) -> np.ndarray:
+    """The model only: one pass over padded inputs -> (rows, 3) probabilities."""
+    logits = model.runner(inputs)
+    return model.label_map.fold(softmax(logits.astype(np.float32)))
+
+
 def probabilities(
     model: SentimentModel,
     texts: Sequence[str],
@@ -162,10 +182,8 @@ def probabilities(
     for start in range(0, len(texts), TOKENIZE_CHUNK):
         enc = preprocess(model, texts[start : start + TOKENIZE_CHUNK])
         truncated += enc.truncated
-        for rows in _batches(enc.lengths, batch_size, batch_tokens):
-            width = int(enc.lengths[rows[-1]])
-            logits = model.runner({n: a[rows, :width] for n, a in enc.arrays.items()})
-            out[start + rows] = model.label_map.fold(softmax(logits.astype(np.float32)))
+        for rows in length_groups(enc.lengths, batch_size, batch_tokens):
+            out[start + rows] = forward(model, pass_inputs(enc, rows))
             if progress is not None:
                 progress(len(rows))
     return out, truncated
@@ -226,9 +244,10 @@ def explain(
     words = [m.span() for m in _WORD.finditer(text)]
     enc = preprocess(model, [text])
     if enc.truncated[0]:  # words the model never sees contribute nothing
-        offsets = model.tokenizer(
-            text, truncation=True, max_length=model.max_length, return_offsets_mapping=True
-        )["offset_mapping"]
+        with TOKENIZING:
+            offsets = model.tokenizer(
+                text, truncation=True, max_length=model.max_length, return_offsets_mapping=True
+            )["offset_mapping"]
         seen_until = max(end for _, end in offsets)
         words = [w for w in words if w[0] < seen_until]
     size = max(1, math.ceil(len(words) / attribution.max_groups(max_variants)))

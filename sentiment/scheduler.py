@@ -1,10 +1,11 @@
 """One inference loop per process, with two lanes: interactive requests before batch work.
 
-Requests hand their texts to a queue; a single thread takes what is waiting (interactive
-first, up to a budget of rows and characters; waiting a few milliseconds for more to
-join) and runs one model pass, so concurrent users share passes instead of fighting over
-the cores. Batch chunks go in the batch lane and are cut into small passes, so an
-interactive request waits for at most one of them.
+A caller tokenises its own texts (in its own thread: the fast tokenizer releases the GIL)
+and cuts them into passes of similar length, as `predict` does; the loop thread only runs
+the model. It takes what is waiting, interactive first: small interactive pieces from
+several users are padded into one pass (after waiting a few milliseconds for company),
+so concurrent users share passes instead of fighting over the cores. Batch work goes one
+pass at a time, so an interactive request waits for at most one batch pass (~32 rows).
 
     scheduler = InferenceScheduler(model)
     scheduler.predict(["Great!"])                       # interactive lane
@@ -20,6 +21,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
+import numpy as np
+
 if TYPE_CHECKING:
     from sentiment.inference import Prediction
     from sentiment.model import SentimentModel
@@ -27,27 +30,31 @@ if TYPE_CHECKING:
 INTERACTIVE, BATCH = "interactive", "batch"
 LANES = (INTERACTIVE, BATCH)
 DEFAULT_MAX_ROWS = 64  # texts in one interactive pass
-DEFAULT_MAX_CHARS = 24_000  # characters in one interactive pass (~6,000 tokens)
-# A batch pass is about one forward pass of `predict` (32 rows, ~1,024 tokens): the most
-# an interactive request arriving meanwhile waits for, at no cost to batch throughput.
-BATCH_MAX_ROWS = 32
-BATCH_MAX_CHARS = 4_000
+DEFAULT_MAX_TOKENS = 4_096  # rows x padded length of one interactive pass
 DEFAULT_GATHER_S = 0.002  # how long a small interactive pass waits for company
 
 
 @dataclass
+class _Piece:
+    rows: np.ndarray  # the request's rows this piece scores
+    inputs: dict[str, np.ndarray]  # rows x width, padded right
+
+    @property
+    def width(self) -> int:
+        return int(next(iter(self.inputs.values())).shape[1])
+
+
+@dataclass
 class _Request:
-    texts: Sequence[str]
     lane: str
-    taken: int = 0  # texts handed to a pass so far
-    results: list[Prediction | None] = field(default_factory=list)
-    remaining: int = 0
+    pieces: deque[_Piece]
+    probabilities: np.ndarray  # (rows, 3), filled in by the passes
+    remaining: int = 0  # pieces not yet scored
     error: BaseException | None = None
     done: threading.Event = field(default_factory=threading.Event)
 
     def __post_init__(self) -> None:
-        self.results = [None] * len(self.texts)
-        self.remaining = len(self.texts)
+        self.remaining = len(self.pieces)
 
 
 class InferenceScheduler:
@@ -58,17 +65,18 @@ class InferenceScheduler:
         model: SentimentModel,
         *,
         max_rows: int = DEFAULT_MAX_ROWS,
-        max_chars: int = DEFAULT_MAX_CHARS,
+        max_tokens: int = DEFAULT_MAX_TOKENS,
         gather_s: float = DEFAULT_GATHER_S,
     ) -> None:
         self.model = model
         self.max_rows = max_rows
-        self.max_chars = max_chars
+        self.max_tokens = max_tokens
         self.gather_s = gather_s
         self._lanes: dict[str, deque[_Request]] = {lane: deque() for lane in LANES}
         self._wake = threading.Condition()
         self._closed = False
         self.passes = 0  # model passes run; read by tests and benchmarks
+        self._pad_id = int(getattr(model.tokenizer, "pad_token_id", None) or 0)
         self._thread = self._start()
 
     def _start(self) -> threading.Thread:
@@ -81,14 +89,14 @@ class InferenceScheduler:
     ) -> list[Prediction]:
         """One Prediction per text, in input order; InvalidInput for a bad text (raised
         here, before anything is queued)."""
-        from sentiment.inference import validate
+        from sentiment.inference import postprocess, validate
 
         if lane not in LANES:
             raise ValueError(f"unknown lane {lane!r}")
         checked = validate(texts, max_chars)
         if not checked:
             return []
-        request = _Request(checked, lane)
+        request, truncated = self._request(checked, lane)
         with self._wake:
             if self._closed:  # closed, then used again (an app served twice): start anew
                 self._thread.join(timeout=30)
@@ -99,7 +107,22 @@ class InferenceScheduler:
         request.done.wait()
         if request.error is not None:
             raise request.error
-        return [p for p in request.results if p is not None]
+        return postprocess(self.model, request.probabilities, truncated)
+
+    def _request(self, texts: list[str], lane: str) -> tuple[_Request, list[bool]]:
+        """Tokenise here, in the caller's thread, and cut into passes of similar length."""
+        from sentiment.inference import TOKENIZE_CHUNK, length_groups, pass_inputs, preprocess
+        from sentiment.labels import LABELS
+
+        pieces: deque[_Piece] = deque()
+        truncated: list[bool] = []
+        for start in range(0, len(texts), TOKENIZE_CHUNK):
+            enc = preprocess(self.model, texts[start : start + TOKENIZE_CHUNK])
+            truncated += enc.truncated
+            for rows in length_groups(enc.lengths, 32, 1_024):
+                pieces.append(_Piece(start + rows, pass_inputs(enc, rows)))
+        probabilities = np.zeros((len(texts), len(LABELS)), dtype=np.float32)
+        return _Request(lane, pieces, probabilities), truncated
 
     def close(self) -> None:
         """Finish what is queued, then stop the loop (a later `predict` starts it again,
@@ -128,63 +151,73 @@ class InferenceScheduler:
             return
         with self._wake:
             waiting = self._lanes[INTERACTIVE]
-            small = sum(len(r.texts) - r.taken for r in waiting) < self.max_rows
-            if not (waiting and small):
+            rows = sum(len(p.rows) for r in waiting for p in r.pieces)
+            if not (waiting and rows < self.max_rows):
                 return
         time.sleep(self.gather_s)
 
-    def _take(self) -> list[tuple[_Request, int, int]]:
-        """(request, start, end) slices for one pass, interactive lane first."""
-        work: list[tuple[_Request, int, int]] = []
-        rows = chars = 0
-        for lane in LANES:
-            queue = self._lanes[lane]
-            max_rows, max_chars = self._budget(lane)
-            while queue and rows < max_rows and chars < max_chars:
-                request = queue[0]
-                if request.error is not None:  # an earlier pass failed: drop the rest
-                    queue.popleft()
-                    continue
-                start = end = request.taken
-                while end < len(request.texts) and rows < max_rows:
-                    size = len(request.texts[end])
-                    if end > start and chars + size > max_chars:
-                        break
-                    chars += size
-                    rows += 1
-                    end += 1
-                request.taken = end
-                work.append((request, start, end))
-                if end == len(request.texts):
-                    queue.popleft()
-                else:
-                    break
-            if work:
-                return work  # a pass never mixes lanes: batch work never delays a request
+    def _take(self) -> list[tuple[_Request, _Piece]]:
+        """The pieces of one pass: interactive ones padded together within the budget,
+        else one batch piece. A pass never mixes lanes."""
+        waiting = self._lanes[INTERACTIVE]
+        if not waiting:
+            request = self._lanes[BATCH][0]
+            piece = request.pieces.popleft()
+            if not request.pieces:
+                self._lanes[BATCH].popleft()
+            return [(request, piece)]
+        work: list[tuple[_Request, _Piece]] = []
+        rows = width = 0
+        while waiting:
+            request = waiting[0]
+            piece = request.pieces[0]
+            grown = max(width, piece.width)
+            fits = rows + len(piece.rows) <= self.max_rows
+            if work and not (fits and (rows + len(piece.rows)) * grown <= self.max_tokens):
+                break
+            work.append((request, request.pieces.popleft()))
+            rows, width = rows + len(piece.rows), grown
+            if not request.pieces:
+                waiting.popleft()
         return work
 
-    def _budget(self, lane: str) -> tuple[int, int]:
-        if lane == BATCH:
-            return min(self.max_rows, BATCH_MAX_ROWS), min(self.max_chars, BATCH_MAX_CHARS)
-        return self.max_rows, self.max_chars
+    def _run(self, work: list[tuple[_Request, _Piece]]) -> None:
+        from sentiment.inference import forward
 
-    def _run(self, work: list[tuple[_Request, int, int]]) -> None:
-        from sentiment.inference import predict
-
-        texts = [text for request, start, end in work for text in request.texts[start:end]]
+        live = [(r, p) for r, p in work if r.error is None]  # a failed request's rest
         try:
-            found = predict(self.model, texts, max_chars=None)
+            inputs = _padded([p for _r, p in live], self._pad_id) if live else None
+            found = forward(self.model, inputs) if inputs is not None else None
         except BaseException as exc:  # every request of the pass gets the error
-            for request, _start, _end in work:
+            for request, _piece in live:
                 request.error = exc
-                request.done.set()
-            return
+            found = None
         finally:
-            self.passes += 1
+            self.passes += 1 if live else 0
         offset = 0
-        for request, start, end in work:
-            request.results[start:end] = found[offset : offset + end - start]
-            offset += end - start
-            request.remaining -= end - start
+        for request, piece in work:
+            if found is not None and request.error is None:
+                request.probabilities[piece.rows] = found[offset : offset + len(piece.rows)]
+                offset += len(piece.rows)
+            request.remaining -= 1
             if request.remaining == 0 or request.error is not None:
                 request.done.set()
+
+
+def _padded(pieces: list[_Piece], pad_id: int) -> dict[str, np.ndarray]:
+    """One pass's inputs: the pieces stacked, padded right to the widest (the pad token,
+    hidden by a zero attention mask)."""
+    if len(pieces) == 1:
+        return pieces[0].inputs
+    width = max(p.width for p in pieces)
+    out: dict[str, np.ndarray] = {}
+    for name in pieces[0].inputs:
+        fill = pad_id if name == "input_ids" else 0
+        stacked = np.full((sum(len(p.rows) for p in pieces), width), fill, dtype=np.int64)
+        offset = 0
+        for p in pieces:
+            block = p.inputs[name]
+            stacked[offset : offset + block.shape[0], : block.shape[1]] = block
+            offset += block.shape[0]
+        out[name] = stacked
+    return out

@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errors import InvalidInput
-from sentiment.inference import DEFAULT_BATCH_CELLS, _batches, explain, predict
+from sentiment.inference import DEFAULT_BATCH_CELLS, length_groups, explain, predict
 from sentiment.model import SentimentModel
 from tests.sentiment.conftest import MAX_POSITIONS
 
@@ -37,7 +37,7 @@ def test_order_and_values_do_not_depend_on_batching(tiny_model: SentimentModel) 
 def test_long_texts_go_a_few_at_a_time_short_ones_fill_the_batch() -> None:
     # Attention memory grows with rows x length², so the budget caps long groups.
     lengths = [12] * 100 + [300] * 20 + [512] * 3
-    groups = list(_batches(lengths, batch_size=32, batch_tokens=1_024))
+    groups = list(length_groups(lengths, batch_size=32, batch_tokens=1_024))
     assert sorted(i for g in groups for i in g) == list(range(len(lengths)))
     for group in groups:
         width = max(lengths[i] for i in group)

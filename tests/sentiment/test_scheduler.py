@@ -94,7 +94,7 @@ def test_an_error_in_a_pass_reaches_its_callers(
     def broken(*_args: Any, **_kwargs: Any) -> Any:
         raise RuntimeError("the runtime failed")
 
-    monkeypatch.setattr(sentiment.inference, "predict", broken)
+    monkeypatch.setattr(sentiment.inference, "forward", broken)
     with pytest.raises(RuntimeError, match="the runtime failed"):
         scheduler.predict(texts(100), lane=BATCH, max_chars=None)
     monkeypatch.undo()
@@ -106,3 +106,28 @@ def test_a_closed_scheduler_starts_again_when_used(tiny_model: SentimentModel) -
     scheduler.close()
     assert len(scheduler.predict(["served again"])) == 1
     scheduler.close()
+
+
+def test_texts_of_different_lengths_padded_into_one_pass_score_as_alone(
+    tiny_model: SentimentModel,
+) -> None:
+    scheduler = InferenceScheduler(tiny_model, gather_s=0.05)
+    given = [f"user {i} says " + "so very fine " * (i * 3) for i in range(12)]
+    start = threading.Barrier(len(given))
+    found: dict[int, Any] = {}
+
+    def user(i: int) -> None:
+        start.wait()
+        found[i] = scheduler.predict([given[i]])[0]
+
+    threads = [threading.Thread(target=user, args=(i,)) for i in range(len(given))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    scheduler.close()
+    assert scheduler.passes < len(given)  # some of them shared a pass, padded to the longest
+    want = predict(tiny_model, given, max_chars=None)
+    for i, alone in enumerate(want):
+        assert found[i].label == alone.label
+        assert found[i].probabilities == pytest.approx(alone.probabilities, abs=1e-5)
