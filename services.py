@@ -177,7 +177,7 @@ def build_batches(
     if db.backend == "postgresql":
         from batch.procrastinate_engine import ProcrastinateEngine
 
-        engine = ProcrastinateEngine(db.url, work, count)
+        engine = ProcrastinateEngine(db, work, count)
     else:
         engine = ThreadEngine(db, work, count)
     return BatchService(

@@ -18,10 +18,13 @@ from collections.abc import Sequence
 from typing import Any
 
 import procrastinate
+from sqlalchemy import text
 from sqlalchemy.engine import URL
 from sqlalchemy.orm import Session
 
 from batch.work import TRANSIENT, ChunkWork
+from storage import jobs
+from storage.engine import Database
 
 logger = logging.getLogger(__name__)
 
@@ -106,12 +109,38 @@ async def _work(
                 await sweeper
 
 
+# Chunks procrastinate still holds (waiting or being scored), per batch job.
+_HELD = text(
+    "SELECT args->>'job_id', (args->>'chunk')::int FROM procrastinate_jobs "
+    "WHERE queue_name = :queue AND task_name = :task AND status IN ('todo', 'doing')"
+)
+
+
+def missing_tasks(session: Session) -> dict[str, list[int]]:
+    """Chunks of active jobs that no procrastinate task will score: jobs restored from
+    a backup (procrastinate's tables are not in it), or whose tasks were removed by hand.
+    A job whose chunks are all done but was never finished gets one task for chunk 0:
+    running it finishes the job."""
+    held: dict[str, set[int]] = {}
+    for job_id, chunk in session.execute(_HELD, {"queue": QUEUE, "task": TASK}):
+        held.setdefault(job_id, set()).add(chunk)
+    missing: dict[str, list[int]] = {}
+    for job in jobs.active(session):
+        pending = jobs.pending_chunks(session, job.id)
+        if job.id not in held:
+            missing[job.id] = pending or [0]
+        elif left := [k for k in pending if k not in held[job.id]]:
+            missing[job.id] = left
+    return missing
+
+
 class ProcrastinateEngine:
-    def __init__(self, url: URL, work: ChunkWork, workers: int) -> None:
-        self._url = url
+    def __init__(self, db: Database, work: ChunkWork, workers: int) -> None:
+        self._db = db
+        self._url = db.url
         self._work = work
         self.workers = workers
-        self._app = make_app(url, work)  # for deferring; workers open their own
+        self._app = make_app(db.url, work)  # for deferring; workers open their own
         self._task: Any = self._app.tasks[TASK]
         self._loop: asyncio.AbstractEventLoop | None = None
         self._main: asyncio.Task[None] | None = None
@@ -125,6 +154,7 @@ class ProcrastinateEngine:
         deferrer.batch_defer(*({"job_id": job_id, "chunk": k} for k in chunks))
 
     def start(self) -> None:
+        self.requeue_missing()
         if self.workers == 0:
             return
         ready = threading.Event()
@@ -144,6 +174,15 @@ class ProcrastinateEngine:
         self._thread = threading.Thread(target=serve, name="batch-worker", daemon=True)
         self._thread.start()
         ready.wait(timeout=10)
+
+    def requeue_missing(self) -> None:
+        """Give every active job's unscored chunks a task (at each web process's start).
+        Two processes starting at once may both add one; the chunk code writes it once."""
+        with self._db.session_scope() as session:
+            missing = missing_tasks(session)
+            for job_id, chunks in missing.items():
+                logger.info("Batch job %s: %d chunks queued again", job_id, len(chunks))
+                self.enqueue(session, job_id, chunks)
 
     def close(self) -> None:
         if self._loop is not None and self._main is not None and not self._loop.is_closed():
