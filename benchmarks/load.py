@@ -26,22 +26,19 @@ import asyncio
 import csv
 import io
 import json
-import os
 import random
 import sys
 import tempfile
 import time
 import uuid
-from collections import Counter, defaultdict
 from collections.abc import Awaitable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.machine import describe
+from benchmarks.load_report import BUSY, Stats, report
 from benchmarks.server import add_model_cache_option, app_server, fresh_database
 
 PASSWORD = "load test password 1"  # noqa: S105 - throwaway accounts on a temp database
@@ -51,30 +48,14 @@ WORDS = [
 ]
 # Operation -> weight in a user's mix.
 MIX = {"predict": 60, "history": 20, "gradio_predict": 10, "insights": 5, "batch": 5}
-BUSY = 503  # what the Gradio queue answers when it is full
 
 
-@dataclass
-class Stats:
-    latency: dict[str, list[float]] = field(default_factory=lambda: defaultdict(list))
-    statuses: Counter[int] = field(default_factory=Counter)
-    failures: Counter[str] = field(default_factory=Counter)
-    examples: dict[str, str] = field(default_factory=dict)  # first failure per operation
-    rows: int = 0  # texts scored
-    timed_rows: int = 0  # of them, during the timed run (not the burst)
-    busy: int = 0
-    busy_reply: str = ""
-
-    def record(self, op: str, seconds: float, status: int, ok: bool, detail: str = "") -> None:
-        self.latency[op].append(seconds)
-        self.statuses[status] += 1
-        if not ok:
-            self.failures[op] += 1
-            self.examples.setdefault(op, f"{status} {detail[:200]}")
-
-    @property
-    def server_errors(self) -> int:
-        return sum(n for s, n in self.statuses.items() if s >= 500 and s != BUSY) + self.statuses[0]
+def parse_mix(text: str) -> dict[str, int]:
+    mix = {op: int(weight) for op, weight in (part.split("=") for part in text.split(","))}
+    unknown = set(mix) - set(MIX)
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown operations {sorted(unknown)}; use {list(MIX)}")
+    return mix
 
 
 def words(rng: random.Random, low: int = 3, high: int = 12) -> str:
@@ -144,7 +125,12 @@ async def gradio_call(
 
 
 async def user(
-    client: httpx.AsyncClient, stats: Stats, deadline: float, seed: int, think: float
+    client: httpx.AsyncClient,
+    stats: Stats,
+    deadline: float,
+    seed: int,
+    think: float,
+    mix: dict[str, int],
 ) -> None:
     rng = random.Random(seed)
     account = {"username": f"load_{uuid.uuid4().hex[:12]}", "password": PASSWORD}
@@ -157,7 +143,7 @@ async def user(
     token = login.json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     cursor: str | None = None
-    ops, weights = list(MIX), list(MIX.values())
+    ops, weights = list(mix), list(mix.values())
     while time.monotonic() < deadline:
         op = rng.choices(ops, weights)[0]
         if op == "predict":
@@ -180,8 +166,7 @@ async def user(
             rows = rng.randint(20, 50)
             files = {"file": ("reviews.csv", small_csv(rng, rows), "text/csv")}
             call = client.post("/api/batch", files=files, headers=auth)
-            if await timed(stats, op, call, expect=201):
-                stats.rows += rows
+            await timed(stats, op, call, expect=202)  # queued: its rows are not counted
         else:
             texts = [words(rng) for _ in range(rng.randint(1, 3))]
             await gradio_call(client, stats, op, texts, token)
@@ -200,43 +185,18 @@ async def burst(client: httpx.AsyncClient, stats: Stats, calls: int) -> None:
     await asyncio.gather(*(gradio_call(client, stats, "burst", texts, token) for _ in range(calls)))
 
 
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q / 100 * len(ordered)) - 1))]
+def offline_rate(model_cache: Path, texts: int = 4_000) -> float:
+    """Texts/s of the same kind of texts scored in one process, no server (the ceiling the
+    server's rate is compared with), before the server starts."""
+    from sentiment import load_model, predict
 
-
-def report(stats: Stats, seconds: float, args: argparse.Namespace, backend: str) -> None:
-    total = sum(len(v) for v in stats.latency.values())
-    print(
-        f"\n{args.users} users, {seconds:.0f} s, {backend}; then a burst of {args.burst} "
-        "Gradio calls\n"
-    )
-    print("| Operation | Calls | Failed | p50 ms | p95 ms | p99 ms |")
-    print("| --- | ---: | ---: | ---: | ---: | ---: |")
-    for op in sorted(stats.latency):
-        ms = [s * 1000 for s in stats.latency[op]]
-        print(
-            f"| {op} | {len(ms):,} | {stats.failures[op]:,} | {percentile(ms, 50):,.0f} "
-            f"| {percentile(ms, 95):,.0f} | {percentile(ms, 99):,.0f} |"
-        )
-    main_calls = (
-        total
-        - len(stats.latency.get("burst_busy", []))
-        - len(stats.latency.get("burst_served", []))
-    )
-    print(f"\nRequests: {total:,} ({main_calls / seconds:,.1f}/s during the timed run)")
-    rate = stats.timed_rows / seconds
-    print(f"Texts scored: {stats.timed_rows:,} in the timed run ({rate:,.1f} rows/s)")
-    print(
-        "By status: "
-        + ", ".join(f"{s or 'no reply'}: {n:,}" for s, n in sorted(stats.statuses.items()))
-    )
-    print(f"Busy replies (Gradio queue full, HTTP 503): {stats.busy:,} {stats.busy_reply}")
-    print(f"Server errors (5xx other than busy, or no reply): {stats.server_errors:,}")
-    for op, example in sorted(stats.examples.items()):
-        print(f"  first {op} failure: {example}")
-    print(f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
-    print(describe(what="server inference threads"))
+    model = load_model("bundled", backend="onnx-int8", cache_dir=model_cache)
+    rng = random.Random(1)
+    given = [words(rng) for _ in range(texts)]
+    predict(model, given[:200])
+    start = time.perf_counter()
+    predict(model, given)
+    return texts / (time.perf_counter() - start)
 
 
 async def drive(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
@@ -246,7 +206,10 @@ async def drive(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
         start = time.monotonic()
         deadline = start + args.duration
         await asyncio.gather(
-            *(user(client, stats, deadline, seed, args.think) for seed in range(args.users))
+            *(
+                user(client, stats, deadline, seed, args.think, args.mix)
+                for seed in range(args.users)
+            )
         )
         seconds = time.monotonic() - start
         stats.timed_rows = stats.rows
@@ -267,9 +230,18 @@ def main() -> int:
     parser.add_argument(
         "--database-url", help="a PostgreSQL server URL; a fresh database is made and dropped"
     )
+    parser.add_argument(
+        "--mix",
+        type=parse_mix,
+        default=MIX,
+        help="operation=weight,... (default: "
+        + ",".join(f"{k}={v}" for k, v in MIX.items())
+        + "); e.g. predict=80,history=20 for the saturation run",
+    )
     add_model_cache_option(parser)
     args = parser.parse_args()
     backend = "PostgreSQL" if args.database_url else "SQLite"
+    offline = offline_rate(args.model_cache)
     with (
         tempfile.TemporaryDirectory(prefix="sentiscope-load-") as work,
         fresh_database(args.database_url, "sentiscope_load") as database,
@@ -279,7 +251,7 @@ def main() -> int:
             Path(work), args.model_cache, database, REGISTRATIONS_PER_IP="10000"
         ) as server:
             stats, seconds = asyncio.run(drive(args, server.url))
-        report(stats, seconds, args, backend)
+        report(stats, seconds, args, backend, offline)
         if stats.server_errors:
             print("\nServer log (last 3,000 characters):\n" + server.log_tail())
     return 1 if stats.server_errors else 0
