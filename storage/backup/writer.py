@@ -17,6 +17,7 @@ from storage.backup.format import BATCH_ROWS, FORMAT, VERSION, Summary, encode, 
 from storage.engine import Database
 
 FILE_PART = 1 << 20
+BLOB_ROWS = 16  # stored batch parts are up to a few hundred KB each: fetch a few at a time
 SKIPPED_FOLDERS = ("tmp",)  # batches being scored: not results yet
 
 
@@ -68,7 +69,8 @@ def write_backup(db: Database, out: IO[str], files_dir: Path | None = None) -> S
 
 def _rows(connection: Connection, table: Table) -> Iterator[dict[str, Any]]:
     query = select(table).order_by(*table.primary_key.columns)
-    result = connection.execution_options(yield_per=BATCH_ROWS).execute(query)
+    per = BLOB_ROWS if table.name == "batch_blobs" else BATCH_ROWS
+    result = connection.execution_options(yield_per=per).execute(query)
     for row in result.mappings():
         yield {key: encode(value) for key, value in row.items()}
 
