@@ -253,6 +253,7 @@ def _backup(args: argparse.Namespace, out: TextIO) -> int:
 
 
 def _restore(args: argparse.Namespace, out: TextIO) -> int:
+    from batch.adopt import adopt_parts
     from batch.service import RESULTS_FOLDER
     from storage.backup import restore
 
@@ -262,9 +263,12 @@ def _restore(args: argparse.Namespace, out: TextIO) -> int:
     db = _connect(settings, must_exist=False)
     try:
         summary = restore(db, args.file, settings.DATA_DIR / RESULTS_FOLDER)
+        moved = adopt_parts(db, settings.DATA_DIR / RESULTS_FOLDER)
     finally:
         db.dispose()
     out.write(f"Restored {summary.describe()} into the {describe_database(db.url)}.\n")
+    if moved:
+        out.write(f"Moved {moved:,} stored batch parts to where this database keeps them.\n")
     return 0
 
 

@@ -170,3 +170,13 @@ def blob_bytes(session: Session, job_id: str) -> int:
         )
         or 0
     )
+
+
+def blob_keys(session: Session) -> list[tuple[str, str]]:
+    """(key, job id) of every stored blob."""
+    return [(k, j) for k, j in session.execute(select(BatchBlob.key, BatchBlob.job_id))]
+
+
+def owners(session: Session) -> dict[str, int]:
+    """Job id -> user id, for every job."""
+    return {j: u for j, u in session.execute(select(BatchJob.id, BatchJob.user_id))}
