@@ -23,8 +23,8 @@ from storage.models import LABELS
 NEGATIVE, NEUTRAL, POSITIVE = LABELS
 UNMAPPED_SHOWN = 20  # distinct unmapped values listed in the evaluation; the rest counted
 TWO_CLASS_NOTE = (
-    "The gold labels have two classes (negative, positive); the model's neutral "
-    "predictions are kept as they are and count as wrong."
+    "The gold labels have two classes (negative, positive): the model's three-class "
+    "predictions are kept, so neutral predictions count as wrong."
 )
 
 _NUMBER = re.compile(r"[+-]?\d+(?:\.0*)?")
@@ -203,9 +203,6 @@ def summary(found: Mapping[str, Any]) -> str:
         left.append(f"{found['unmapped_labels']:,} with a label not in the map ({shown})")
     tail = f"; left out: {' and '.join(left)}" if left else ""
     note = f" {found['note']}" if found.get("note") else ""
-    neutral = (
-        f" ({found['neutral_predictions']:,} neutral predictions)"
-        if found.get("neutral_predictions")
-        else ""
-    )
+    count = found.get("neutral_predictions") or 0
+    neutral = f" ({count:,} neutral prediction{'s' if count != 1 else ''})" if count else ""
     return f"{head}{tail}.{note}{neutral}"

@@ -326,3 +326,200 @@ def test_bad_label_input_is_refused_and_stores_nothing(
         services.batches.submit(user_id, path, "reviews.csv", **options)
     assert message in caught.value.message
     assert stored(services) == before
+
+
+# -- the edges: REST, gradio_client, the UI handlers --------------------------------------
+
+
+@pytest.fixture
+def token(client: TestClient, services: Services) -> str:
+    name = new_username()
+    services.accounts.register(name, PASSWORD)
+    return api_login(client, name)
+
+
+def post(client: TestClient, token: str, path: Path, **data: str) -> Any:
+    with path.open("rb") as f:
+        return client.post(
+            "/api/batch", headers=bearer(token), files={"file": (path.name, f)}, data=data
+        )
+
+
+def followed(client: TestClient, token: str, url: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 120
+    while (body := client.get(url, headers=bearer(token)).json())["status"] in (
+        "queued",
+        "running",
+    ):
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+    return body  # type: ignore[no-any-return]
+
+
+def test_rest_evaluates_with_the_suggested_map_and_downloads_the_misclassified_rows(
+    client: TestClient, token: str, services: Services, tmp_path: Path
+) -> None:
+    rows = [(t, g) for t, g in REVIEWS if g in STARS]  # only stars: a map is suggested
+    path = write_csv(tmp_path / "stars.csv", rows, ("review", "stars"))
+    response = post(client, token, path, label_column="stars")
+    assert response.status_code == 202, response.text
+    queued = response.json()
+    assert queued["label_column"] == "stars" and queued["label_map_suggested"] == "1-5 stars"
+    assert queued["label_map"] == STARS and queued["evaluation"] is None
+    body = followed(client, token, queued["status_url"])
+    found = body["evaluation"]
+    predicted = predicted_of(services, body["batch_id"])
+    accuracy, macro_f1, confusion = by_hand([(STARS[g], predicted[t]) for t, g in rows], [*LABELS])
+    assert found["n"] == 7 and found["accuracy"] == pytest.approx(accuracy)
+    assert found["macro_f1"] == pytest.approx(macro_f1) and found["confusion"] == confusion
+    assert found["empty_labels"] == found["unmapped_labels"] == 0
+    again = client.get(f"/api/batch/{body['batch_id']}", headers=bearer(token)).json()
+    assert again["evaluation"] == found
+
+    download = client.get(body["misclassified_url"], headers=bearer(token))
+    assert download.status_code == 200
+    assert download.headers["content-type"].startswith("text/csv")
+    assert "stars-misclassified.csv" in download.headers["content-disposition"]
+    table = list(csv.reader(io.StringIO(download.content.decode("utf-8-sig"))))
+    assert table[0] == ["review", "stars", "gold_label", "predicted_label", "score"]
+    wrong = [[t, g, STARS[g], predicted[t]] for t, g in rows if STARS[g] != predicted[t]]
+    assert [r[:4] for r in table[1:]] == wrong
+
+
+def test_rest_refuses_bad_label_input_with_a_422_and_stores_nothing(
+    client: TestClient, token: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "reviews.csv", REVIEWS, ("review", "stars"))
+    for options, message in BAD_LABELS:
+        response = post(client, token, path, **options)
+        assert response.status_code == 422, options
+        error = response.json()["error"]
+        assert error["code"] == "invalid_input" and message in error["message"]
+    assert client.get("/api/batches", headers=bearer(token)).json()["items"] == []
+
+
+def test_rest_misclassified_of_a_batch_without_labels_is_a_404(
+    client: TestClient, token: str, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "plain.csv", REVIEWS, ("review", "stars"))
+    body = followed(client, token, post(client, token, path).json()["status_url"])
+    assert body["evaluation"] is None and body["misclassified_url"] is None
+    response = client.get(
+        f"/api/batch/{body['batch_id']}/misclassified.csv", headers=bearer(token)
+    )
+    assert response.status_code == 404
+    assert "without a label column" in response.json()["error"]["message"]
+
+
+@pytest.fixture(scope="module")
+def gradio(live_server: str) -> Iterator[Client]:
+    client = Client(live_server, verbose=False)
+    yield client
+    client.close()
+
+
+def test_gradio_client_batch_and_submit_take_the_label_options(
+    gradio: Client, token: str, services: Services, tmp_path: Path
+) -> None:
+    path = write_csv(tmp_path / "reviews.csv", REVIEWS, ("review", "stars"))
+    summary, _results = gradio.predict(
+        handle_file(str(path)), "", token, "stars", json.dumps(STARS), api_name="/batch"
+    )
+    found = summary["evaluation"]
+    predicted = predicted_of(services, summary["batch_id"])
+    pairs = [(STARS[g], predicted[t]) for t, g in REVIEWS if g in STARS]
+    assert found["accuracy"] == pytest.approx(by_hand(pairs, [*LABELS])[0])
+    assert found["empty_labels"] == 1 and found["unmapped_labels"] == 1
+
+    queued = gradio.predict(
+        handle_file(str(path)), "", token, "stars", json.dumps(STARS), api_name="/batch_submit"
+    )
+    assert queued["label_map"] == STARS
+    deadline = time.monotonic() + 120
+    while (status := gradio.predict(queued["job_id"], token, api_name="/batch_status"))[
+        "status"
+    ] in ("queued", "running"):
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
+    assert status["evaluation"] == found  # same file, same model, same figures
+
+    with pytest.raises(Exception, match="There is no label column 'grade'"):
+        gradio.predict(handle_file(str(path)), "", token, "grade", "", api_name="/batch_submit")
+    # the old call (no label options) still works and evaluates nothing
+    plain = gradio.predict(handle_file(str(path)), "", token, api_name="/batch_submit")
+    assert plain["label_column"] is None
+
+
+def test_ui_suggests_the_map_after_upload_then_shows_the_figures(
+    services: Services, tmp_path: Path
+) -> None:
+    from tests.analysis_factories import make_user
+    from tests.test_cross_user import NO_FILTERS
+    from ui.app import build_ui
+
+    user_id, token = make_user(services)
+    rows = [(t, g) for t, g in REVIEWS if g in STARS]
+    path = str(write_csv(tmp_path / "stars.csv", rows, ("review", "rating")))
+    handlers = ui_handlers(build_ui(services))
+    request = crafted_request(token)
+
+    shown = {key.elem_id: value for key, value in handlers["inspect"](path, token, request).items()}
+    assert shown["batch-label-column"].value == "rating"  # guessed by its name
+    assert json.loads(shown["batch-label-map"]) == STARS
+    assert "Suggested map for *1-5 stars* labels" in shown["batch-label-info"]
+
+    picked = handlers["suggest"](path, "review", "(none)", token, request)
+    assert {k.elem_id: v for k, v in picked.items()}["batch-label-map"] == ""
+    edited = json.dumps(STARS | {"3": "positive"})  # the user edits the suggestion
+    updates = list(handlers["score"](path, "review", "rating", edited, token, request))
+    last = {key.elem_id: value for key, value in updates[-1].items()}
+    job = services.batches.jobs(user_id, limit=1)[0]
+    found = job.evaluation
+    assert found is not None and job.details["label_map"]["3"] == "positive"
+    predicted = predicted_of(services, job.batch_id or 0)
+    gold = STARS | {"3": "positive"}
+    pairs = [(gold[g], predicted[t]) for t, g in rows]
+    accuracy, macro_f1, _confusion = by_hand(pairs, ["negative", "positive"])
+    assert found["accuracy"] == pytest.approx(accuracy)
+    assert f"accuracy {accuracy:.1%}, macro-F1 {macro_f1:.1%}" in last["batch-evaluation"]
+    assert "neutral predictions count as wrong" in last["batch-evaluation"]
+    assert last["batch-confusion"] is not None  # the heatmap figure
+    misclassified = Path(last["batch-misclassified"])
+    wrong = [r for r in csv.reader(misclassified.open(encoding="utf-8-sig"))][1:]
+    assert len(wrong) == sum(1 for g, p in pairs if g != p)
+
+    # History and Insights show the figures again when filtered to that batch
+    filters = list(NO_FILTERS)
+    filters[2] = str(job.batch_id)
+    history = handlers["newest"](token, request, *filters)
+    note = {k.elem_id: v for k, v in history.items()}["history-status"]
+    assert f"Batch {job.batch_id}: **Against your labels:**" in note
+    assert f"accuracy {accuracy:.1%}" in note
+    insights = ui_handlers_named(services, "show")(token, request, *filters)
+    assert f"accuracy {accuracy:.1%}" in {k.elem_id: v for k, v in insights.items()}[
+        "insights-status"
+    ]
+    # unfiltered, nothing about evaluations
+    plain = handlers["newest"](token, request, *NO_FILTERS)
+    assert "Against your labels" not in {k.elem_id: v for k, v in plain.items()}["history-status"]
+
+
+def ui_handlers_named(services: Services, name: str) -> Any:
+    from tests.ui_calls import ui_handler
+    from ui.app import build_ui
+
+    return ui_handler(build_ui(services), name)
+
+
+def test_ui_refuses_a_bad_map_and_stores_nothing(services: Services, tmp_path: Path) -> None:
+    import gradio as gr
+
+    from tests.analysis_factories import make_user
+    from ui.app import build_ui
+
+    user_id, token = make_user(services)
+    path = str(write_csv(tmp_path / "reviews.csv", REVIEWS, ("review", "stars")))
+    score = ui_handlers(build_ui(services))["score"]
+    with pytest.raises(gr.Error, match="which is not a class"):
+        list(score(path, "review", "stars", '{"5": "great"}', token, crafted_request(token)))
+    assert services.batches.jobs(user_id) == []
