@@ -30,6 +30,7 @@ from tests.helpers import PASSWORD, api_login, bearer, new_username
 from tests.ui_calls import crafted_request, ui_handlers
 
 LABELS = ("negative", "neutral", "positive")
+POS = "positive"
 
 # Clear sentences the model gets right, and a few it may not; gold labels in `stars`.
 REVIEWS = [
@@ -64,7 +65,7 @@ REVIEWS = [
         (
             ["Positive", "NEGATIVE", "neutral", "neu"],
             "words",
-            {"negative": "negative", "neu": "neutral", "neutral": "neutral", "positive": "positive"},
+            {"negative": "negative", "neu": "neutral", "neutral": "neutral", "positive": POS},
         ),
         (["positive", "negative", ""], "words", {"negative": "negative", "positive": "positive"}),
     ],
@@ -306,7 +307,7 @@ def stored(services: Services) -> tuple[int, int, int]:
 
 
 BAD_LABELS = [
-    ({"label_column": "grade"}, "There is no label column 'grade'. The columns are: review, stars."),
+    ({"label_column": "grade"}, "no label column 'grade'. The columns are: review, stars."),
     ({"label_column": "review"}, "The label column 'review' is also the text column"),
     ({"label_column": "stars", "label_map": '{"5": "great"}'}, "maps '5' to 'great', which is"),
     ({"label_column": "stars", "label_map": "{oops"}, "label_map is not valid JSON"),
@@ -404,9 +405,7 @@ def test_rest_misclassified_of_a_batch_without_labels_is_a_404(
     path = write_csv(tmp_path / "plain.csv", REVIEWS, ("review", "stars"))
     body = followed(client, token, post(client, token, path).json()["status_url"])
     assert body["evaluation"] is None and body["misclassified_url"] is None
-    response = client.get(
-        f"/api/batch/{body['batch_id']}/misclassified.csv", headers=bearer(token)
-    )
+    response = client.get(f"/api/batch/{body['batch_id']}/misclassified.csv", headers=bearer(token))
     assert response.status_code == 404
     assert "without a label column" in response.json()["error"]["message"]
 
@@ -496,9 +495,9 @@ def test_ui_suggests_the_map_after_upload_then_shows_the_figures(
     assert f"Batch {job.batch_id}: **Against your labels:**" in note
     assert f"accuracy {accuracy:.1%}" in note
     insights = ui_handlers_named(services, "show")(token, request, *filters)
-    assert f"accuracy {accuracy:.1%}" in {k.elem_id: v for k, v in insights.items()}[
-        "insights-status"
-    ]
+    assert (
+        f"accuracy {accuracy:.1%}" in {k.elem_id: v for k, v in insights.items()}["insights-status"]
+    )
     # unfiltered, nothing about evaluations
     plain = handlers["newest"](token, request, *NO_FILTERS)
     assert "Against your labels" not in {k.elem_id: v for k, v in plain.items()}["history-status"]
