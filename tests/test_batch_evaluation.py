@@ -522,3 +522,22 @@ def test_ui_refuses_a_bad_map_and_stores_nothing(services: Services, tmp_path: P
     with pytest.raises(gr.Error, match="which is not a class"):
         list(score(path, "review", "stars", '{"5": "great"}', token, crafted_request(token)))
     assert services.batches.jobs(user_id) == []
+
+
+def test_ui_proposes_no_label_column_whose_values_need_a_map(
+    services: Services, tmp_path: Path
+) -> None:
+    from tests.analysis_factories import make_user
+    from ui.app import build_ui
+
+    _user_id, token = make_user(services)
+    rows = [("Lovely food.", "good"), ("Cold and late.", "bad")]
+    path = str(write_csv(tmp_path / "words.csv", rows, ("text", "label")))
+    inspect = ui_handlers(build_ui(services))["inspect"]
+    shown = {k.elem_id: v for k, v in inspect(path, token, crafted_request(token)).items()}
+    assert shown["batch-label-column"].value == "(none)"
+    assert shown["batch-label-column"].choices == [("(none)", "(none)"), ("text", "text"),
+                                                   ("label", "label")]  # fmt: skip
+    assert shown["batch-label-map"] == ""
+    told = shown["batch-label-info"]
+    assert "Column **label**: The labels in 'label' ('good', 'bad') are not a vocabulary" in told

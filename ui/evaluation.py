@@ -112,7 +112,8 @@ def on_upload(
     return {
         controls.column: gr.Dropdown(choices=[NO_LABELS, *info.columns], value=column),
         controls.label_map: label_map,
-        controls.info: told if label_map else "",
+        # a column named like labels whose values need a map: say so, choose nothing
+        controls.info: told if label_map else (f"Column **{guess}**: {told}" if guess else ""),
     }
 
 
