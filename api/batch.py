@@ -4,6 +4,7 @@ and the results download (streamed from what is stored)."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -48,21 +49,38 @@ def create_batch(
     services: ServicesDep,
     file: Annotated[UploadFile, File(description="A CSV or TSV file with a header row.")],
     text_column: Annotated[str | None, Form(description="Default: detected by name.")] = None,
+    label_column: Annotated[
+        str | None, Form(description="A column of your own labels: the job is evaluated.")
+    ] = None,
+    label_map: Annotated[
+        str | None,
+        Form(
+            description='JSON: label value -> class, e.g. {"0": "negative", "1": "positive"}. '
+            "Default: suggested for 0/1, -1/0/1, 1-5 stars, pos/neg, positive/negative/neutral."
+        ),
+    ] = None,
 ) -> JSONResponse:
     """Check the file and queue it as a batch job: 202 at once; follow `status_url`.
 
-    An unreadable file or one over a limit is refused here (422) and nothing is stored.
-    The batch reaches your history, all of it at once, when its last row is scored.
+    An unreadable file, one over a limit or an unusable label column or map is refused
+    here (422) and nothing is stored. The reply shows the label map in use. The batch
+    reaches your history, all of it at once, when its last row is scored.
     """
     batches = services.batches
     path = save_upload(file, batches)
     filename = Path(file.filename or "upload.csv").name
-    column = text_column.strip() if text_column and text_column.strip() else None
     try:
-        job = batches.submit(account.id, path, filename, text_column=column)
+        job = batches.submit(
+            account.id, path, filename, text_column=_given(text_column),
+            label_column=_given(label_column), label_map=_given(label_map),
+        )  # fmt: skip
     finally:
         path.unlink(missing_ok=True)
     return JSONResponse(job.to_dict(), status_code=202)
+
+
+def _given(value: str | None) -> str | None:
+    return value.strip() if value and value.strip() else None
 
 
 @router.get("/api/batches", responses=_RESPONSES)
@@ -110,7 +128,25 @@ def batch_results(
 ) -> StreamingResponse:
     """The input columns plus label, score, per-class probabilities and `truncated`."""
     job, blocks = services.batches.results(account.id, batch_id)
-    name = f"{Path(job.filename).stem or 'batch'}-results.csv"
+    return _csv_download(job.filename, "results", blocks)
+
+
+@router.get(
+    "/api/batch/{batch_id}/misclassified.csv",
+    response_class=StreamingResponse,
+    responses={**_RESPONSES, 410: {"model": ErrorResponse}, 200: {"content": {"text/csv": {}}}},
+)
+def batch_misclassified(
+    batch_id: str, account: CurrentAccount, services: ServicesDep
+) -> StreamingResponse:
+    """The rows whose predicted label differs from your label: input columns plus
+    `gold_label`, `predicted_label` and `score` (a batch submitted with label_column)."""
+    job, blocks = services.batches.misclassified(account.id, batch_id)
+    return _csv_download(job.filename, "misclassified", blocks)
+
+
+def _csv_download(filename: str, kind: str, blocks: Iterator[bytes]) -> StreamingResponse:
+    name = f"{Path(filename).stem or 'batch'}-{kind}.csv"
     safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_.") else "_" for c in name)
     return StreamingResponse(
         blocks,

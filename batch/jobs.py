@@ -54,6 +54,7 @@ class JobView:
     files_expire_at: datetime
     files_expired: bool
     details: dict[str, Any]  # encoding, delimiter, columns, rows, empty rows...
+    evaluation: dict[str, Any] | None = None  # against the user's labels, when done
 
     @property
     def finished(self) -> bool:
@@ -64,6 +65,12 @@ class JobView:
         if self.status != "done" or self.files_expired or self.batch_id is None:
             return None
         return f"/api/batch/{self.batch_id}/results.csv"
+
+    @property
+    def misclassified_url(self) -> str | None:
+        if self.download_url is None or self.evaluation is None:
+            return None
+        return f"/api/batch/{self.batch_id}/misclassified.csv"
 
     @property
     def status_url(self) -> str:
@@ -104,6 +111,11 @@ class JobView:
             "elapsed_s": round(p.elapsed_s, 3),
             "status_url": self.status_url,
             "download_url": self.download_url,
+            "label_column": self.details.get("label_column"),
+            "label_map": self.details.get("label_map"),
+            "label_map_suggested": self.details.get("label_map_suggested"),
+            "evaluation": self.evaluation,
+            "misclassified_url": self.misclassified_url,
         }
 
 
@@ -139,6 +151,7 @@ def view(job: BatchJob, now: datetime | None = None) -> JobView:
         files_expire_at=job.files_expire_at,
         files_expired=job.files_removed,
         details=json.loads(job.details),
+        evaluation=json.loads(job.evaluation) if done and job.evaluation else None,
     )
 
 

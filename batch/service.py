@@ -14,18 +14,21 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from batch.blobs import BlobStore, FileBlobStore, output_name
 from batch.engine import JobEngine
 from batch.ingest import CsvInfo, Limits, inspect
 from batch.jobs import JobView, Progress, view
+from batch.labels import LabelPlan, plan
+from batch.misclassified import stream_misclassified
 from batch.results import stream_csv
 from batch.submit import submit
 from batch.work import ChunkWork
-from errors import AppError, BatchCancelled, BatchFailed, Gone, NotFound
+from errors import AppError, BatchCancelled, BatchFailed, Gone, InvalidInput, NotFound
 from storage import jobs
 from storage.engine import Database
-from storage.models import JOB_ID_LENGTH, as_row_id, utcnow
+from storage.models import JOB_ID_LENGTH, BatchJob, as_row_id, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -68,20 +71,41 @@ class BatchService:
         """Check a file and describe it (preview, detected column); CsvFormatError if unreadable."""
         return inspect(path, self.limits, text_column=text_column)
 
-    def submit(
-        self, user_id: int, path: Path | str, filename: str, *, text_column: str | None = None
-    ) -> JobView:
-        """Check the file, store it as a queued job and return at once.
+    def labels(
+        self,
+        path: Path | str,
+        info: CsvInfo,
+        label_column: str,
+        label_map: str | dict[str, Any] | None = None,
+    ) -> LabelPlan:
+        """The label column's map, given (checked) or suggested; InvalidInput if unusable."""
+        return plan(path, info, self.limits, label_column, label_map)
 
-        Raises CsvFormatError (unreadable, over a limit) before anything is stored.
+    def submit(
+        self,
+        user_id: int,
+        path: Path | str,
+        filename: str,
+        *,
+        text_column: str | None = None,
+        label_column: str | None = None,
+        label_map: str | dict[str, Any] | None = None,
+    ) -> JobView:
+        """Check the file (and its label column), store it as a queued job, return at once.
+
+        Raises CsvFormatError (unreadable, over a limit) or InvalidInput (a label column
+        or map that cannot be used) before anything is stored.
         """
         info = self.inspect(path, text_column)
+        if label_column is None and label_map is not None and str(label_map).strip():
+            raise InvalidInput("label_map needs a label_column: name the column it maps.")
+        labels = self.labels(path, info, label_column, label_map) if label_column else None
         if self._stopping.is_set():  # closed, then used again (an app served twice)
             self.start()
         return submit(
             self._db, self.blobs, self.engine, user_id=user_id, path=Path(path),
             filename=filename, info=info, limits=self.limits, chunk_rows=self.chunk_rows,
-            files_days=self.files_days,
+            files_days=self.files_days, labels=labels,
         )  # fmt: skip
 
     def run(
@@ -91,6 +115,8 @@ class BatchService:
         filename: str,
         *,
         text_column: str | None = None,
+        label_column: str | None = None,
+        label_map: str | dict[str, Any] | None = None,
         on_progress: ProgressCallback | None = None,
         on_start: Callable[[JobView], None] | None = None,
         timeout_s: float | None = None,
@@ -99,7 +125,10 @@ class BatchService:
 
         Raises BatchCancelled or BatchFailed (nothing saved), as `wait` does.
         """
-        job = self.submit(user_id, path, filename, text_column=text_column)
+        job = self.submit(
+            user_id, path, filename, text_column=text_column, label_column=label_column,
+            label_map=label_map,
+        )  # fmt: skip
         if on_start is not None:
             on_start(job)
         return self.wait(user_id, job.id, on_progress=on_progress, timeout_s=timeout_s)
@@ -161,6 +190,30 @@ class BatchService:
 
     def results(self, user_id: int, batch_id: int | str) -> tuple[JobView, Iterator[bytes]]:
         """The job and its results CSV, streamed; NotFound, or Gone once expired."""
+        shown, job = self._stored(user_id, batch_id)
+        return shown, stream_csv(self._db, self.blobs, job)
+
+    def misclassified(self, user_id: int, batch_id: int | str) -> tuple[JobView, Iterator[bytes]]:
+        """The rows whose prediction differs from the user's label, streamed as CSV;
+        NotFound for a batch without a label column, Gone once its files expired."""
+        shown = self.job(user_id, batch_id)
+        if shown.status == "done" and shown.evaluation is None:
+            raise NotFound(
+                f"Batch {batch_id} was scored without a label column, so nothing was "
+                "compared; submit it again with label_column."
+            )
+        shown, job = self._stored(user_id, batch_id)
+        return shown, stream_misclassified(self._db, self.blobs, job)
+
+    def evaluation(self, user_id: int, batch_id: int | str) -> dict[str, Any] | None:
+        """The evaluation of the user's batch, or None (no label column, or no such batch)."""
+        try:
+            return self.job(user_id, batch_id).evaluation
+        except NotFound:
+            return None
+
+    def _stored(self, user_id: int, batch_id: int | str) -> tuple[JobView, BatchJob]:
+        """A done job whose stored parts are still there (detached from its session)."""
         shown = self.job(user_id, batch_id)
         if shown.status != "done":
             raise NotFound(f"Batch {batch_id} has no results yet (it is {shown.status}).")
@@ -175,11 +228,15 @@ class BatchService:
             assert job is not None
             self.blobs.get(session, user_id, job.id, output_name(0))  # NotFound before streaming
             session.expunge(job)
-        return shown, stream_csv(self._db, self.blobs, job)
+        return shown, job
 
-    def save_results(self, user_id: int, batch_id: int | str, path: Path) -> Path:
-        """Write the results CSV to `path` (the UI hands a copy to the browser)."""
-        _job, blocks = self.results(user_id, batch_id)
+    def save_results(
+        self, user_id: int, batch_id: int | str, path: Path, *, misclassified: bool = False
+    ) -> Path:
+        """Write the results CSV (or only the misclassified rows) to `path` (the UI hands
+        a copy to the browser)."""
+        pick = self.misclassified if misclassified else self.results
+        _job, blocks = pick(user_id, batch_id)
         with path.open("wb") as out:
             for block in blocks:
                 out.write(block)

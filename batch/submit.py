@@ -19,6 +19,7 @@ from batch.blobs import BlobStore, FileBlobStore, input_name, pack
 from batch.engine import JobEngine
 from batch.ingest import CsvInfo, Limits, iter_rows
 from batch.jobs import JobView, view
+from batch.labels import LabelPlan
 from storage import jobs
 from storage.engine import Database
 from storage.models import BatchJob, utcnow
@@ -28,8 +29,8 @@ from storage.models import BatchJob, utcnow
 CHUNK_CHARS = 200_000
 
 
-def details_of(info: CsvInfo, limits: Limits) -> dict[str, object]:
-    """What the job keeps of `inspect`'s findings (JSON-ready)."""
+def details_of(info: CsvInfo, limits: Limits, labels: LabelPlan | None = None) -> dict[str, object]:
+    """What the job keeps of `inspect`'s findings and the label plan (JSON-ready)."""
     found = asdict(info)
     found.pop("preview", None)
     return {
@@ -37,6 +38,7 @@ def details_of(info: CsvInfo, limits: Limits) -> dict[str, object]:
         "delimiter_name": info.delimiter_name,
         "text_index": info.text_index,
         "max_chars": limits.max_chars,
+        **(labels.details() if labels is not None else {}),
     }
 
 
@@ -70,6 +72,7 @@ def submit(
     limits: Limits,
     chunk_rows: int,
     files_days: int,
+    labels: LabelPlan | None = None,
 ) -> JobView:
     """Store the upload as chunks and queue them; the job starts `queued`."""
     job_id = secrets.token_hex(12)
@@ -81,7 +84,7 @@ def submit(
                 user_id=user_id,
                 filename=filename[:255],
                 text_column=info.text_column[:255],
-                details=json.dumps(details_of(info, limits)),
+                details=json.dumps(details_of(info, limits, labels)),
                 status="queued",
                 total_rows=info.to_score,
                 rows_done=0,

@@ -13,11 +13,13 @@ import json
 import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Any
 
 from sqlalchemy.exc import OperationalError
 
 from batch.blobs import BlobStore, input_name, output_name, pack, unpack
+from batch.evaluation import Evaluator
 from batch.ingest import model_text
 from batch.jobs import SOURCE_BATCH
 from errors import AppError, DatabaseUnavailable
@@ -48,16 +50,31 @@ def _texts(rows: list[list[Any]], index: int, max_chars: int) -> Iterator[tuple[
             yield text, cut
 
 
+def _label_cells(rows: list[list[Any]], details: dict[str, Any]) -> Iterator[str | None]:
+    """The gold label cell of each row `_texts` yields (None without a label column)."""
+    index = details.get("label_index")
+    if index is None:
+        yield from repeat(None)
+        return
+    text_index = details["text_index"]
+    for _line, cells in rows:
+        if cells[text_index].strip():  # the rows that have a text, as in results.py
+            yield cells[index]
+
+
 @dataclass
 class _Tally:
     counts: list[int] = field(default_factory=lambda: [0] * len(LABELS))
     score_sum: float = 0.0
     truncated: int = 0
+    evaluator: Evaluator | None = None  # when the batch names a label column
 
-    def add(self, label: int, score: float, cut: bool) -> None:
+    def add(self, label: int, score: float, cut: bool, gold: str | None) -> None:
         self.counts[label] += 1
         self.score_sum += score
         self.truncated += cut
+        if self.evaluator is not None and gold is not None:
+            self.evaluator.add(gold, LABELS[label])
 
 
 class ChunkWork:
@@ -152,13 +169,15 @@ class ChunkWork:
 
     def _record(self, session: Any, job: BatchJob) -> None:
         """One pass over the stored parts: every prediction is written (COPY on
-        PostgreSQL) and counted, then the batch row gets its counts."""
+        PostgreSQL), counted and (with a label column) compared with its gold label;
+        then the batch row gets its counts and the job its evaluation."""
         details = json.loads(job.details)
         now = utcnow()
         batch_id = batches.insert(
             session, user_id=job.user_id, filename=job.filename, counts={}, created_at=now
         )
-        tally = _Tally()
+        label_map = details.get("label_map")
+        tally = _Tally(evaluator=Evaluator(label_map) if label_map else None)
         rows = self._prediction_rows(session, job, details, batch_id, now, tally)
         predictions.insert_many(session, rows, chunk_size=self.insert_chunk)
         counts = dict(zip(LABELS, tally.counts, strict=True))
@@ -170,6 +189,8 @@ class ChunkWork:
             tally.truncated,
             sum(tally.counts),
         )
+        if tally.evaluator is not None:
+            job.evaluation = json.dumps(tally.evaluator.result())
         session.flush()
 
     def _prediction_rows(
@@ -185,9 +206,11 @@ class ChunkWork:
             rows = unpack(self.blobs.get(session, job.user_id, job.id, input_name(number)))
             payload = unpack(self.blobs.get(session, job.user_id, job.id, output_name(number)))
             texts = _texts(rows, details["text_index"], details["max_chars"])
-            for (text, _cut), result in zip(texts, payload["results"], strict=True):
+            scored = zip(texts, payload["results"], strict=True)
+            golds = _label_cells(rows, details)  # one per text; endless None without labels
+            for ((text, _cut), result), gold in zip(scored, golds, strict=False):
                 label, score, negative, neutral, positive, cut = result
-                tally.add(label, score, bool(cut))
+                tally.add(label, score, bool(cut), gold)
                 yield predictions.new_row(
                     user_id=job.user_id,
                     text=text,

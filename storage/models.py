@@ -277,6 +277,8 @@ class BatchJob(Base):
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime, default=None)
     files_expire_at: Mapped[datetime] = mapped_column(UTCDateTime)
     files_removed: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Against the user's own labels (batch/evaluation.py), as JSON; set when done.
+    evaluation: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class BatchChunk(Base):

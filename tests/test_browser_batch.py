@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 from pathlib import Path
 from typing import Any
 
 import pytest
+from sqlalchemy import select
 
 from services import Services
+from storage.models import BatchJob
 from tests.helpers import PASSWORD, new_username
 
 pytestmark = pytest.mark.browser
@@ -130,4 +133,53 @@ def test_cancel_saves_nothing_in_the_browser(
     expect(status_box(page)).to_have_value("The batch was cancelled; nothing was saved.")
     expect(page.locator("#batch-summary")).not_to_contain_text("rows scored")
     expect(page.locator("#batch-download a")).to_have_count(0)
+    page.close()
+
+
+def test_evaluation_on_own_labels_in_the_browser(
+    browser, live_server: str, services: Services, tmp_path: Path
+) -> None:
+    from playwright.sync_api import expect
+
+    path = tmp_path / "labelled.csv"
+    with path.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["comment", "sentiment"])
+        writer.writerows(
+            [("I love it, wonderful.", "pos"), ("Terrible, it broke at once.", "neg"),
+             ("Great service and kind staff.", "pos"), ("The worst meal I ever had.", "pos")]
+        )  # fmt: skip
+    page = logged_in_batch_tab(browser, live_server, services)
+    page.locator("#batch-file input[type=file]").set_input_files(str(path))
+    expect(page.locator("#batch-label-column input").first).to_have_value("sentiment")
+    label_map = page.locator("#batch-label-map textarea, #batch-label-map input").first
+    expect(label_map).to_have_value('{"neg": "negative", "pos": "positive"}')
+    expect(page.locator("#batch-label-info")).to_contain_text("Suggested map")
+
+    page.locator("#batch-run").click()
+    expect(status_box(page)).to_have_value(re.compile(r"^Done: batch \d+ is in your history\.$"))
+    batch = re.findall(r"\d+", status_box(page).input_value())[0]
+    with services.db.session_scope() as session:
+        stored = session.scalars(select(BatchJob).where(BatchJob.batch_id == int(batch))).one()
+        accuracy = json.loads(stored.evaluation or "{}")["accuracy"]
+    figures = page.locator("#batch-evaluation")
+    expect(figures).to_contain_text(f"4 labelled rows: accuracy {accuracy:.1%}")
+    expect(figures).to_contain_text("neutral predictions count as wrong")
+    expect(figures.locator("table").first).to_contain_text("precision")
+    expect(page.locator("#batch-confusion img, #batch-confusion svg").first).to_be_visible()
+    with page.expect_download() as caught:
+        page.locator("#batch-misclassified a").first.click()
+    assert "misclassified-" in caught.value.suggested_filename
+    saved = tmp_path / "wrong.csv"
+    caught.value.save_as(saved)
+    with saved.open(encoding="utf-8-sig", newline="") as f:
+        wrong = list(csv.DictReader(f))
+    assert "The worst meal I ever had." in [row["comment"] for row in wrong]
+    assert all(row["gold_label"] != row["predicted_label"] for row in wrong)
+    assert len(wrong) == 4 - round(accuracy * 4)
+
+    page.get_by_role("tab", name="History").click()
+    page.locator("#history-batch textarea, #history-batch input").first.fill(batch)
+    page.locator("#history-refresh").click()
+    expect(page.locator("#history-status")).to_contain_text(f"Batch {batch}: Against your labels")
     page.close()

@@ -1,15 +1,14 @@
 """The Batch tab: upload a CSV/TSV, check the preview and text column, submit it as a job
 and follow its progress (read from the job, so a refresh or another replica shows the
-same); the user's recent jobs with their status and downloads.
+same); with a label column, its evaluation (ui/evaluation.py); the user's recent jobs
+with their status and downloads.
 
-Also registers the gradio_client endpoints `/batch` (submit and wait), `/batch_submit`,
-`/batch_status` and `/batches`.
+Also registers the gradio_client endpoints (ui/batch_api.py).
 """
 
 from __future__ import annotations
 
 import csv
-import secrets
 import time
 from collections.abc import Iterator
 from itertools import islice
@@ -17,14 +16,14 @@ from pathlib import Path
 from typing import Any
 
 import gradio as gr
-from gradio.data_classes import FileData
-from gradio.processing_utils import get_upload_folder
-from gradio.utils import is_in_or_equal
 
 from batch.export import ENCODING, unsanitize
 from batch.jobs import JobView
 from errors import AppError
 from services import Services
+from ui import batch_api
+from ui import evaluation as evaluation_ui
+from ui.batch_api import private_copy
 from ui.common import current_account, shown_to_user
 
 HELP = (
@@ -82,15 +81,6 @@ def status_line(job: JobView) -> str:
     return f"Failed: {job.error or 'nothing was saved.'}"
 
 
-def private_copy(services: Services, user_id: int, job: JobView) -> str:
-    """The results file under an unguessable name in Gradio's cache, which serves it."""
-    folder = Path(get_upload_folder()) / f"batch-{secrets.token_urlsafe(16)}"
-    folder.mkdir(parents=True)
-    stem = Path(job.filename).stem or "batch"
-    target = folder / f"{stem}-results-{secrets.token_urlsafe(16)}.csv"
-    return str(services.batches.save_results(user_id, job.id, target))
-
-
 def head_of(path: str, rows: int) -> dict[str, Any]:
     with open(path, encoding=ENCODING, newline="") as f:
         found = [[unsanitize(cell) for cell in row] for row in islice(csv.reader(f), rows + 1)]
@@ -121,6 +111,7 @@ def build(services: Services, session: gr.State) -> None:
         column = gr.Dropdown(
             label="Text column", choices=[], interactive=True, elem_id="batch-column"
         )
+        labels = evaluation_ui.label_controls()
         preview = gr.Dataframe(label="Preview", interactive=False, elem_id="batch-preview")
         with gr.Row():
             run = gr.Button("Score", variant="primary", elem_id="batch-run")
@@ -130,6 +121,7 @@ def build(services: Services, session: gr.State) -> None:
         summary = gr.Markdown(elem_id="batch-summary")
         results = gr.Dataframe(label="Results", interactive=False, elem_id="batch-results")
         download = gr.File(label="Download results", interactive=False, elem_id="batch-download")
+        figures = evaluation_ui.figures()
         with gr.Accordion("Your batches", open=True):
             jobs = gr.Dataframe(
                 headers=JOB_COLUMNS, interactive=False, elem_id="batch-jobs", wrap=True
@@ -142,11 +134,13 @@ def build(services: Services, session: gr.State) -> None:
         def inspect(path: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
             """Show the file's preview and detected text column."""
             if not path:
-                return {info: "", column: gr.Dropdown(choices=[], value=None), preview: None}
+                return {info: "", column: gr.Dropdown(choices=[], value=None), preview: None,
+                        **evaluation_ui.on_upload(services, "", None, labels)}  # fmt: skip
             current_account(services, token, request)
             with shown_to_user():
                 found = batches.inspect(path)
             return {
+                **evaluation_ui.on_upload(services, path, found, labels),
                 info: _describe(found),
                 column: gr.Dropdown(choices=found.columns, value=found.text_column),
                 preview: {
@@ -155,8 +149,29 @@ def build(services: Services, session: gr.State) -> None:
                 },
             }
 
+        def suggest(
+            path: str | None,
+            text_column: str | None,
+            label_column: str | None,
+            token: str | None,
+            request: gr.Request,
+        ) -> dict[Any, Any]:
+            """The suggested map for the label column just chosen."""
+            current_account(services, token, request)
+            if not path:
+                return {labels.label_map: "", labels.info: ""}
+            with shown_to_user():
+                found = batches.inspect(path, text_column or None)
+            label_map, told = evaluation_ui.suggestion(services, path, found, label_column)
+            return {labels.label_map: label_map, labels.info: told}
+
         def score(
-            path: str | None, text_column: str | None, token: str | None, request: gr.Request
+            path: str | None,
+            text_column: str | None,
+            label_column: str | None,
+            label_map: str | None,
+            token: str | None,
+            request: gr.Request,
         ) -> Iterator[dict[Any, Any]]:
             """Submit the file as a job, then follow it until it ends."""
             account = current_account(services, token, request)
@@ -164,9 +179,11 @@ def build(services: Services, session: gr.State) -> None:
                 raise gr.Error("Upload a CSV or TSV file first.")
             with shown_to_user():
                 job = batches.submit(
-                    account.id, path, Path(path).name, text_column=text_column or None
-                )
-            cleared = {summary: "", results: None, download: None}
+                    account.id, path, Path(path).name, text_column=text_column or None,
+                    label_column=evaluation_ui.chosen(label_column),
+                    label_map=(label_map or None) if evaluation_ui.chosen(label_column) else None,
+                )  # fmt: skip
+            cleared = {summary: "", results: None, download: None, **figures.cleared()}
             yield {status: status_line(job), moving: job.progress.describe(), **cleared}
             while not job.finished:
                 time.sleep(POLL_S)
@@ -178,12 +195,16 @@ def build(services: Services, session: gr.State) -> None:
                 return
             with shown_to_user():
                 copy = private_copy(services, account.id, job)
+                wrong = job.evaluation and private_copy(
+                    services, account.id, job, misclassified=True
+                )
             yield {
                 status: status_line(job),
                 moving: job.progress.describe(),
                 summary: summary_text(job),
                 results: head_of(copy, RESULT_PREVIEW_ROWS),
                 download: copy,
+                **evaluation_ui.on_done(figures, job, Path(wrong) if wrong else None),
             }
 
         def stop(token: str | None, request: gr.Request) -> str:
@@ -209,77 +230,24 @@ def build(services: Services, session: gr.State) -> None:
                 job = batches.job(account.id, job_id.strip())
                 return private_copy(services, account.id, job)
 
-        upload.change(inspect, [upload, session], [info, column, preview], api_visibility="private")
+        label_outputs = [labels.column, labels.label_map, labels.info]
+        upload.change(
+            inspect, [upload, session], [info, column, preview, *label_outputs],
+            api_visibility="private",
+        )  # fmt: skip
+        labels.column.input(
+            suggest, [upload, column, labels.column, session], label_outputs[1:],
+            api_visibility="private",
+        )  # fmt: skip
         run.click(
-            score, [upload, column, session], [status, moving, summary, results, download],
+            score, [upload, column, labels.column, labels.label_map, session],
+            [status, moving, summary, results, download, figures.text, figures.plot,
+             figures.download],
             api_visibility="private", concurrency_limit=None,
         )  # fmt: skip
         cancel.click(stop, [session], status, api_visibility="private", concurrency_limit=None)
         refresh.tick(list_jobs, [session], jobs, api_visibility="private", show_progress="hidden")
         fetch.click(fetch_job, [chosen, session], download, api_visibility="private")
 
-        def batch(
-            file: FileData,
-            text_column: str = "",
-            token: str = "",
-            request: gr.Request = None,  # type: ignore[assignment]
-        ) -> tuple[dict[str, Any], FileData]:
-            """Score a CSV/TSV (gradio_client's handle_file) and wait until it is saved.
-
-            Returns the job (counts, empty rows, batch_id, download_url) and the results.
-            """
-            account = current_account(services, token, request)
-            path, name = uploaded_file(file)
-            with shown_to_user():
-                done = batches.run(account.id, path, name, text_column=text_column.strip() or None)
-                copy = private_copy(services, account.id, done)
-            return done.to_dict(), FileData(path=copy)
-
-        def batch_submit(
-            file: FileData,
-            text_column: str = "",
-            token: str = "",
-            request: gr.Request = None,  # type: ignore[assignment]
-        ) -> dict[str, Any]:
-            """Queue a CSV/TSV as a batch job and return at once; follow /batch_status."""
-            account = current_account(services, token, request)
-            path, name = uploaded_file(file)
-            with shown_to_user():
-                job = batches.submit(
-                    account.id, path, name, text_column=text_column.strip() or None
-                )
-            return job.to_dict()
-
-        def batch_status(
-            job_id: str,
-            token: str = "",
-            request: gr.Request = None,  # type: ignore[assignment]
-        ) -> dict[str, Any]:
-            """Status, progress and (when done) counts and download_url of a job."""
-            account = current_account(services, token, request)
-            with shown_to_user():
-                return batches.job(account.id, job_id.strip()).to_dict()
-
-        def batch_list(
-            token: str = "",
-            request: gr.Request = None,  # type: ignore[assignment]
-        ) -> list[dict[str, Any]]:
-            """Your recent batch jobs, newest first."""
-            account = current_account(services, token, request)
-            with shown_to_user():
-                return [job.to_dict() for job in batches.jobs(account.id, limit=50)]
-
         # inside the Tab: a Tabs may only hold tabs
-        gr.api(batch, api_name="batch", concurrency_limit=None)
-        gr.api(batch_submit, api_name="batch_submit")
-        gr.api(batch_status, api_name="batch_status", concurrency_limit=None)
-        gr.api(batch_list, api_name="batches")
-
-
-def uploaded_file(file: FileData | dict[str, Any]) -> tuple[str, str]:
-    """(path, original name) of a file the client uploaded; nothing else on disk is read."""
-    data = file.model_dump() if isinstance(file, FileData) else dict(file)
-    path = str(data.get("path") or "")
-    if not path or not is_in_or_equal(path, get_upload_folder()):
-        raise gr.Error("Send the CSV as an uploaded file (gradio_client's handle_file).")
-    return path, Path(str(data.get("orig_name") or Path(path).name)).name
+        batch_api.register(services)

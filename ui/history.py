@@ -18,6 +18,7 @@ import pandas as pd
 
 from analysis.history import HistoryPage
 from services import Services
+from ui import evaluation as evaluation_ui
 from ui import filters as filter_ui
 from ui.common import LOG_IN_FIRST, current_account, shown_to_user
 
@@ -100,6 +101,8 @@ def build(services: Services, session: gr.State) -> None:
             message = f"{total} matching predictions; showing {shown}, newest first."
             if total == 0:
                 message = "No predictions match. Analyze a text on the **Analyze** tab."
+            with shown_to_user():
+                message += evaluation_ui.for_batch(services, account.id, chosen.batch_id)
             return {
                 status: message,
                 table: rows_frame(page),

@@ -10,6 +10,7 @@ import gradio as gr
 from services import Services
 from storage.models import LABELS
 from ui import charts
+from ui import evaluation as evaluation_ui
 from ui import filters as filter_ui
 from ui.common import LOG_IN_FIRST, current_account, shown_to_user
 
@@ -85,7 +86,9 @@ def build(services: Services, session: gr.State) -> None:
             """Aggregate the caller's history for the chosen filters."""
             account = current_account(services, token, request)
             with shown_to_user():
-                found = services.insights.for_user(account.id, filter_ui.parse(*values))
+                chosen = filter_ui.parse(*values)
+                found = services.insights.for_user(account.id, chosen)
+                evaluated = evaluation_ui.for_batch(services, account.id, chosen.batch_id)
             if found.empty:
                 return {status: EMPTY, charts_column: gr.Column(visible=False)}
             one_day = charts.single_day(found)
@@ -93,7 +96,7 @@ def build(services: Services, session: gr.State) -> None:
             if found.words_sampled < found.total:
                 sampled = f" Words come from an even sample of {found.words_sampled:,} texts."
             return {
-                status: f"{found.total:,} predictions.{sampled}",
+                status: f"{found.total:,} predictions.{sampled}{evaluated}",
                 charts_column: gr.Column(visible=True),
                 distribution: charts.distribution_frame(found),
                 confidence: charts.histogram_frame(found),
