@@ -46,8 +46,13 @@ def save_upload(upload: UploadFile, batches: BatchService) -> Path:
 def create_batch(
     account: CurrentAccount,
     services: ServicesDep,
-    file: Annotated[UploadFile, File(description="A CSV or TSV file with a header row.")],
+    file: Annotated[
+        UploadFile, File(description="A CSV, TSV or Excel (.xlsx) file with a header row.")
+    ],
     text_column: Annotated[str | None, Form(description="Default: detected by name.")] = None,
+    sheet: Annotated[
+        str | None, Form(description="An Excel workbook's sheet. Default: the first.")
+    ] = None,
 ) -> JSONResponse:
     """Check the file and queue it as a batch job: 202 at once; follow `status_url`.
 
@@ -59,7 +64,9 @@ def create_batch(
     filename = Path(file.filename or "upload.csv").name
     column = text_column.strip() if text_column and text_column.strip() else None
     try:
-        job = batches.submit(account.id, path, filename, text_column=column)
+        job = batches.submit(
+            account.id, path, filename, text_column=column, sheet=(sheet or "").strip() or None
+        )
     finally:
         path.unlink(missing_ok=True)
     return JSONResponse(job.to_dict(), status_code=202)

@@ -19,7 +19,7 @@ from batch.blobs import BlobStore, FileBlobStore, output_name
 from batch.engine import JobEngine
 from batch.ingest import CsvInfo, Limits, inspect
 from batch.jobs import JobView, Progress, view
-from batch.results import stream_csv
+from batch.results import stream_csv, stream_xlsx
 from batch.submit import submit
 from batch.work import ChunkWork
 from errors import AppError, BatchCancelled, BatchFailed, Gone, NotFound
@@ -64,18 +64,29 @@ class BatchService:
         self.files_days = files_days
         self._stopping = threading.Event()
 
-    def inspect(self, path: Path | str, text_column: str | None = None) -> CsvInfo:
-        """Check a file and describe it (preview, detected column); CsvFormatError if unreadable."""
-        return inspect(path, self.limits, text_column=text_column)
+    def inspect(
+        self, path: Path | str, text_column: str | None = None, sheet: str | None = None
+    ) -> CsvInfo:
+        """Check a file and describe it (preview, detected column); CsvFormatError if unreadable.
+
+        `sheet` chooses a workbook's sheet (default: the first); CSV/TSV files ignore it."""
+        return inspect(path, self.limits, text_column=text_column, sheet=sheet)
 
     def submit(
-        self, user_id: int, path: Path | str, filename: str, *, text_column: str | None = None
+        self,
+        user_id: int,
+        path: Path | str,
+        filename: str,
+        *,
+        text_column: str | None = None,
+        sheet: str | None = None,
     ) -> JobView:
         """Check the file, store it as a queued job and return at once.
 
-        Raises CsvFormatError (unreadable, over a limit) before anything is stored.
+        Raises CsvFormatError (unreadable, over a limit, no such sheet) before anything is
+        stored.
         """
-        info = self.inspect(path, text_column)
+        info = self.inspect(path, text_column, sheet)
         if self._stopping.is_set():  # closed, then used again (an app served twice)
             self.start()
         return submit(
@@ -91,6 +102,7 @@ class BatchService:
         filename: str,
         *,
         text_column: str | None = None,
+        sheet: str | None = None,
         on_progress: ProgressCallback | None = None,
         on_start: Callable[[JobView], None] | None = None,
         timeout_s: float | None = None,
@@ -99,7 +111,7 @@ class BatchService:
 
         Raises BatchCancelled or BatchFailed (nothing saved), as `wait` does.
         """
-        job = self.submit(user_id, path, filename, text_column=text_column)
+        job = self.submit(user_id, path, filename, text_column=text_column, sheet=sheet)
         if on_start is not None:
             on_start(job)
         return self.wait(user_id, job.id, on_progress=on_progress, timeout_s=timeout_s)
@@ -159,8 +171,10 @@ class BatchService:
             mine = [job.id for job in jobs.active(session, user_id) if job_id in (None, job.id)]
         return sum(self.work.end(job, "cancelled") for job in mine)
 
-    def results(self, user_id: int, batch_id: int | str) -> tuple[JobView, Iterator[bytes]]:
-        """The job and its results CSV, streamed; NotFound, or Gone once expired."""
+    def results(
+        self, user_id: int, batch_id: int | str, *, xlsx: bool = False
+    ) -> tuple[JobView, Iterator[bytes]]:
+        """The job and its results CSV (or .xlsx), streamed; NotFound, or Gone once expired."""
         shown = self.job(user_id, batch_id)
         if shown.status != "done":
             raise NotFound(f"Batch {batch_id} has no results yet (it is {shown.status}).")
@@ -175,11 +189,15 @@ class BatchService:
             assert job is not None
             self.blobs.get(session, user_id, job.id, output_name(0))  # NotFound before streaming
             session.expunge(job)
+        if xlsx:
+            return shown, stream_xlsx(self._db, self.blobs, job, self.upload_dir)
         return shown, stream_csv(self._db, self.blobs, job)
 
     def save_results(self, user_id: int, batch_id: int | str, path: Path) -> Path:
-        """Write the results CSV to `path` (the UI hands a copy to the browser)."""
-        _job, blocks = self.results(user_id, batch_id)
+        """Write the results to `path`, CSV or .xlsx by its suffix (the UI hands a copy to
+        the browser)."""
+        xlsx = path.suffix.lower() == ".xlsx"
+        _job, blocks = self.results(user_id, batch_id, xlsx=xlsx)
         with path.open("wb") as out:
             for block in blocks:
                 out.write(block)

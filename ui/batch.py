@@ -1,4 +1,4 @@
-"""The Batch tab: upload a CSV/TSV, check the preview and text column, submit it as a job
+"""The Batch tab: upload a CSV/TSV/.xlsx, check the preview and text column, submit it as a job
 and follow its progress (read from the job, so a refresh or another replica shows the
 same); the user's recent jobs with their status and downloads.
 
@@ -25,13 +25,15 @@ from batch.export import ENCODING, unsanitize
 from batch.jobs import JobView
 from errors import AppError
 from services import Services
+from ui import batch_excel as excel
 from ui.common import current_account, shown_to_user
 
 HELP = (
-    "Upload a CSV or TSV with a header row (Excel's *CSV UTF-8* or plain CSV; `,` `;` tab "
-    "or `|`). Check the preview and the text column, then press **Score**: the file "
-    "becomes a batch job that keeps running if you close the page. It is saved to your "
-    "history only when every row is scored; **Cancel** saves nothing."
+    "Upload a CSV, TSV or Excel workbook (.xlsx) with a header row (`,` `;` tab or `|`; a "
+    "workbook with several sheets lets you choose one). Check the preview and the text "
+    "column, then press **Score**: the file becomes a batch job that keeps running if you "
+    "close the page. It is saved to your history only when every row is scored; **Cancel** "
+    "saves nothing."
 )
 RESULT_PREVIEW_ROWS = 20
 POLL_S = 0.5
@@ -43,8 +45,8 @@ def _describe(info: Any) -> str:
     empty = f"; {info.empty_rows:,} with empty text will be skipped" if info.empty_rows else ""
     cut = f"; {info.truncated_rows:,} long texts will be truncated" if info.truncated_rows else ""
     return (
-        f"**{info.rows:,} rows**{empty}{cut}. Encoding {info.encoding}, delimiter "
-        f"{info.delimiter_name}, columns: {', '.join(info.columns)}."
+        f"**{info.rows:,} rows**{empty}{cut}. {excel.source_text(info)}, columns: "
+        f"{', '.join(info.columns)}."
     )
 
 
@@ -82,16 +84,18 @@ def status_line(job: JobView) -> str:
     return f"Failed: {job.error or 'nothing was saved.'}"
 
 
-def private_copy(services: Services, user_id: int, job: JobView) -> str:
+def private_copy(services: Services, user_id: int, job: JobView, suffix: str = ".csv") -> str:
     """The results file under an unguessable name in Gradio's cache, which serves it."""
     folder = Path(get_upload_folder()) / f"batch-{secrets.token_urlsafe(16)}"
     folder.mkdir(parents=True)
     stem = Path(job.filename).stem or "batch"
-    target = folder / f"{stem}-results-{secrets.token_urlsafe(16)}.csv"
+    target = folder / f"{stem}-results-{secrets.token_urlsafe(16)}{suffix}"
     return str(services.batches.save_results(user_id, job.id, target))
 
 
 def head_of(path: str, rows: int) -> dict[str, Any]:
+    if path.endswith(".xlsx"):
+        return excel.head_of_xlsx(path, rows)
     with open(path, encoding=ENCODING, newline="") as f:
         found = [[unsanitize(cell) for cell in row] for row in islice(csv.reader(f), rows + 1)]
     return {"headers": found[0], "data": found[1:]}
@@ -112,12 +116,15 @@ def build(services: Services, session: gr.State) -> None:
     with gr.Tab("Batch", id="batch"):
         gr.Markdown(HELP)
         upload = gr.File(
-            label="CSV or TSV file",
-            file_types=[".csv", ".tsv", ".txt"],
+            label="CSV, TSV or Excel file",
+            file_types=[".csv", ".tsv", ".txt", ".xlsx"],
             type="filepath",
             elem_id="batch-file",
         )
         info = gr.Markdown(elem_id="batch-info")
+        sheet = gr.Dropdown(
+            label="Sheet", choices=[], visible=False, interactive=True, elem_id="batch-sheet"
+        )
         column = gr.Dropdown(
             label="Text column", choices=[], interactive=True, elem_id="batch-column"
         )
@@ -129,6 +136,8 @@ def build(services: Services, session: gr.State) -> None:
         moving = gr.Markdown(elem_id="batch-progress")  # rows done, rate, time left
         summary = gr.Markdown(elem_id="batch-summary")
         results = gr.Dataframe(label="Results", interactive=False, elem_id="batch-results")
+        fmt = gr.Radio(excel.FORMATS, value=excel.FORMATS[0], label="Download as",
+                       elem_id="batch-format")  # fmt: skip
         download = gr.File(label="Download results", interactive=False, elem_id="batch-download")
         with gr.Accordion("Your batches", open=True):
             jobs = gr.Dataframe(
@@ -139,15 +148,19 @@ def build(services: Services, session: gr.State) -> None:
                 fetch = gr.Button("Download this job's results", elem_id="batch-job-download")
             refresh = gr.Timer(2.0)
 
-        def inspect(path: str | None, token: str | None, request: gr.Request) -> dict[Any, Any]:
-            """Show the file's preview and detected text column."""
+        def inspect(
+            path: str | None, chosen_sheet: str | None, token: str | None, request: gr.Request
+        ) -> dict[Any, Any]:
+            """Show the file's preview, sheets and detected text column."""
             if not path:
-                return {info: "", column: gr.Dropdown(choices=[], value=None), preview: None}
+                return {info: "", column: gr.Dropdown(choices=[], value=None), preview: None,
+                        sheet: excel.sheet_dropdown(None)}  # fmt: skip
             current_account(services, token, request)
             with shown_to_user():
-                found = batches.inspect(path)
+                found = batches.inspect(path, sheet=chosen_sheet or None)
             return {
                 info: _describe(found),
+                sheet: excel.sheet_dropdown(found),
                 column: gr.Dropdown(choices=found.columns, value=found.text_column),
                 preview: {
                     "headers": found.columns,
@@ -156,7 +169,12 @@ def build(services: Services, session: gr.State) -> None:
             }
 
         def score(
-            path: str | None, text_column: str | None, token: str | None, request: gr.Request
+            path: str | None,
+            text_column: str | None,
+            chosen_sheet: str | None,
+            chosen_format: str | None,
+            token: str | None,
+            request: gr.Request,
         ) -> Iterator[dict[Any, Any]]:
             """Submit the file as a job, then follow it until it ends."""
             account = current_account(services, token, request)
@@ -164,8 +182,9 @@ def build(services: Services, session: gr.State) -> None:
                 raise gr.Error("Upload a CSV or TSV file first.")
             with shown_to_user():
                 job = batches.submit(
-                    account.id, path, Path(path).name, text_column=text_column or None
-                )
+                    account.id, path, Path(path).name, text_column=text_column or None,
+                    sheet=chosen_sheet or None,
+                )  # fmt: skip
             cleared = {summary: "", results: None, download: None}
             yield {status: status_line(job), moving: job.progress.describe(), **cleared}
             while not job.finished:
@@ -177,7 +196,7 @@ def build(services: Services, session: gr.State) -> None:
                 yield {status: status_line(job), moving: "", **cleared}
                 return
             with shown_to_user():
-                copy = private_copy(services, account.id, job)
+                copy = private_copy(services, account.id, job, excel.suffix_of(chosen_format))
             yield {
                 status: status_line(job),
                 moving: job.progress.describe(),
@@ -202,36 +221,49 @@ def build(services: Services, session: gr.State) -> None:
             except AppError:
                 return gr.skip()
 
-        def fetch_job(job_id: str, token: str | None, request: gr.Request) -> str:
+        def fetch_job(
+            job_id: str, chosen_format: str | None, token: str | None, request: gr.Request
+        ) -> str:
             """A copy of a done job's results for the browser to download."""
             account = current_account(services, token, request)
             with shown_to_user():
                 job = batches.job(account.id, job_id.strip())
-                return private_copy(services, account.id, job)
+                return private_copy(services, account.id, job, excel.suffix_of(chosen_format))
 
-        upload.change(inspect, [upload, session], [info, column, preview], api_visibility="private")
+        described = [info, column, preview, sheet]
+
+        def inspect_new(path: str | None, token: str | None, request: gr.Request) -> Any:
+            """A new file: its first sheet."""
+            return inspect(path, None, token, request)
+
+        upload.change(inspect_new, [upload, session], described, api_visibility="private")
+        sheet.input(inspect, [upload, sheet, session], described, api_visibility="private")
         run.click(
-            score, [upload, column, session], [status, moving, summary, results, download],
+            score, [upload, column, sheet, fmt, session],
+            [status, moving, summary, results, download],
             api_visibility="private", concurrency_limit=None,
         )  # fmt: skip
         cancel.click(stop, [session], status, api_visibility="private", concurrency_limit=None)
         refresh.tick(list_jobs, [session], jobs, api_visibility="private", show_progress="hidden")
-        fetch.click(fetch_job, [chosen, session], download, api_visibility="private")
+        fetch.click(fetch_job, [chosen, fmt, session], download, api_visibility="private")
 
         def batch(
             file: FileData,
             text_column: str = "",
             token: str = "",
+            sheet: str = "",
             request: gr.Request = None,  # type: ignore[assignment]
         ) -> tuple[dict[str, Any], FileData]:
-            """Score a CSV/TSV (gradio_client's handle_file) and wait until it is saved.
+            """Score a CSV/TSV/.xlsx (gradio_client's handle_file) and wait until it is saved;
+            `sheet` chooses a workbook's sheet (default: the first).
 
             Returns the job (counts, empty rows, batch_id, download_url) and the results.
             """
             account = current_account(services, token, request)
             path, name = uploaded_file(file)
             with shown_to_user():
-                done = batches.run(account.id, path, name, text_column=text_column.strip() or None)
+                done = batches.run(account.id, path, name, text_column=text_column.strip() or None,
+                                   sheet=sheet.strip() or None)  # fmt: skip
                 copy = private_copy(services, account.id, done)
             return done.to_dict(), FileData(path=copy)
 
@@ -239,15 +271,15 @@ def build(services: Services, session: gr.State) -> None:
             file: FileData,
             text_column: str = "",
             token: str = "",
+            sheet: str = "",
             request: gr.Request = None,  # type: ignore[assignment]
         ) -> dict[str, Any]:
-            """Queue a CSV/TSV as a batch job and return at once; follow /batch_status."""
+            """Queue a CSV/TSV/.xlsx as a batch job and return at once; follow /batch_status."""
             account = current_account(services, token, request)
             path, name = uploaded_file(file)
             with shown_to_user():
-                job = batches.submit(
-                    account.id, path, name, text_column=text_column.strip() or None
-                )
+                job = batches.submit(account.id, path, name, sheet=sheet.strip() or None,
+                                     text_column=text_column.strip() or None)  # fmt: skip
             return job.to_dict()
 
         def batch_status(
