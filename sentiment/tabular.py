@@ -80,6 +80,8 @@ class CsvInfo:
 
     @property
     def delimiter_name(self) -> str:
+        if self.format == XLSX:
+            return ""
         return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
 
 
