@@ -56,8 +56,13 @@ def kind_of(path: Path) -> str:
 def _is_encrypted(path: Path) -> bool:
     """An encrypted OOXML file is a compound file holding an `EncryptedPackage` stream."""
     marker = "EncryptedPackage".encode("utf-16-le")
-    with path.open("rb") as f:
-        return marker in f.read(1 << 20)  # the directory sits near the start
+    tail = b""
+    with path.open("rb") as f:  # the directory may sit anywhere: read it all, in blocks
+        for block in iter(lambda: f.read(1 << 20), b""):
+            if marker in tail + block:
+                return True
+            tail = block[-len(marker) :]
+    return False
 
 
 class Workbook:

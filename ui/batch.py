@@ -62,7 +62,8 @@ def summary_text(job: JobView) -> str:
     if empty_rows:
         shown = job.details.get("empty_lines") or []
         more = " ..." if empty_rows > len(shown) else ""
-        lines.append(f"{empty_rows:,} rows with empty text skipped (lines "
+        where = "rows" if job.details.get("format") == "xlsx" else "lines"  # Excel's rows
+        lines.append(f"{empty_rows:,} rows with empty text skipped ({where} "
                      f"{', '.join(map(str, shown))}{more}).")  # fmt: skip
     if job.truncated:
         lines.append(f"{job.truncated:,} texts were truncated for the model.")
@@ -179,7 +180,7 @@ def build(services: Services, session: gr.State) -> None:
             """Submit the file as a job, then follow it until it ends."""
             account = current_account(services, token, request)
             if not path:
-                raise gr.Error("Upload a CSV or TSV file first.")
+                raise gr.Error("Upload a CSV, TSV or Excel file first.")
             with shown_to_user():
                 job = batches.submit(
                     account.id, path, Path(path).name, text_column=text_column or None,
