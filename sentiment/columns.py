@@ -2,8 +2,8 @@
 
 Shared by uploads and the CLI (both read through sentiment.tabular).
 
-A column whose values are mostly numbers (ids, prices, ratings, dates) is never a text
-column, whatever its name: scoring "3" or "2024-05-01" as a text says nothing.
+A column whose values are mostly numbers (ids, prices, ratings, dates) or booleans is
+never a text column, whatever its name: scoring "3" or "2024-05-01" as a text says nothing.
 """
 
 from __future__ import annotations
@@ -22,10 +22,16 @@ def is_number(value: str) -> bool:
     return _NUMBER.fullmatch(value.strip()) is not None
 
 
+def is_flag(value: str) -> bool:
+    """TRUE or FALSE: how Excel shows a boolean cell (and how many exports write one)."""
+    return value.strip().lower() in ("true", "false")
+
+
 def holds_text(values: Iterable[str]) -> bool:
-    """True when most non-empty values are not numbers (and there is at least one)."""
+    """True when most non-empty values are neither numbers nor TRUE/FALSE (and there is at
+    least one)."""
     cells = [v for v in values if v.strip()]
-    words = sum(not is_number(v) for v in cells)
+    words = sum(not (is_number(v) or is_flag(v)) for v in cells)
     return words * 2 > len(cells)
 
 
@@ -38,8 +44,8 @@ def text_columns(columns: Sequence[str], rows: Sequence[Sequence[str]]) -> list[
 
 def no_text_message(columns: Sequence[str]) -> str:
     return (
-        f"No column holds text: {', '.join(columns)}. Every column holds numbers (or is "
-        "empty); add a column with the texts to score."
+        f"No column holds text: {', '.join(columns)}. Every column holds numbers, dates or "
+        "TRUE/FALSE (or is empty); add a column with the texts to score."
     )
 
 

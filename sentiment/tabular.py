@@ -93,7 +93,7 @@ class Row:
     truncated: bool
 
 
-Records_ = Iterator[tuple[int, list[str]]]
+RowStream = Iterator[tuple[int, list[str]]]
 
 
 class _Place:
@@ -200,7 +200,7 @@ class _Scan:
 
 
 def _scan(
-    records: Records_, delimiter: str, place: _Place, limits: Limits, text_column: str | None
+    records: RowStream, delimiter: str, place: _Place, limits: Limits, text_column: str | None
 ) -> _Scan:
     first = next(records, None)
     if first is None:
@@ -288,7 +288,7 @@ def model_text(cell: str, max_chars: int) -> tuple[str, bool]:
 
 
 @contextmanager
-def _records(path: Path, info: CsvInfo) -> Iterator[Records_]:
+def _records(path: Path, info: CsvInfo) -> Iterator[RowStream]:
     if info.format == XLSX:
         book = Workbook(path)
         try:

@@ -127,6 +127,14 @@ def test_a_sheet_of_numbers_is_refused_unless_its_column_is_chosen(tmp_path: Pat
         read_table(path)
 
 
+def test_a_column_of_booleans_is_not_text(tmp_path: Path) -> None:
+    path = workbook(tmp_path / "b.xlsx", {"S": [["id", "active"], [1, True], [2, False]]})
+    with pytest.raises(CsvFormatError, match="No column holds text: id, active"):
+        inspect(path, LIMITS)
+    both = workbook(tmp_path / "c.xlsx", {"S": [["ok", "note"], [True, "fine"], [False, "no"]]})
+    assert inspect(both, LIMITS).text_column == "note"
+
+
 def test_an_empty_sheet_says_so(tmp_path: Path) -> None:
     path = workbook(tmp_path / "e.xlsx", {"Empty": [], "S": [["text"], ["x"]]})
     with pytest.raises(CsvFormatError, match="Sheet 'Empty' is empty"):
