@@ -14,6 +14,7 @@ import openpyxl
 import python_calamine
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.machine import describe
 from sentiment.xlsxwrite import XlsxTable
 
 WORDS = ("the", "staff", "were", "lovely", "and", "food", "was", "wonderful", "but", "awful")
@@ -23,6 +24,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--rows", type=int, default=100_000)
     rows_n = parser.parse_args().rows
+    print(describe(threads=1, what="threads"))
     rng = random.Random(1)
     rows = [
         [i, " ".join(rng.choices(WORDS, k=20)), float(rng.randint(1, 5))] for i in range(rows_n)
