@@ -7,8 +7,10 @@ import io
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 
 from analysis.filters import decode_cursor, encode_cursor
+from analysis.history_xlsx import write_history_xlsx
 from batch.export import sanitize
 from errors import InvalidInput
 from storage import predictions
@@ -111,6 +113,10 @@ class HistoryService:
         """Delete the user's whole history (every source, every batch)."""
         with self._db.session_scope() as session:
             return predictions.delete_matching(session, user_id, HistoryFilters())
+
+    def export_xlsx(self, user_id: int, filters: HistoryFilters, path: Path) -> Path:
+        """The matching rows as an .xlsx at `path` (the CSV's columns, newest first)."""
+        return write_history_xlsx(self._db, user_id, filters, path, CSV_COLUMNS)
 
     def export_csv(self, user_id: int, filters: HistoryFilters) -> Iterator[str]:
         """The matching rows as CSV text, header first, yielded in chunks (newest first)."""

@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from fastapi import FastAPI
 
-from api import admin, auth, batch, explain, health, history, insights, predict, tokens
+from api import (
+    admin,
+    auth,
+    batch,
+    batch_xlsx,
+    explain,
+    health,
+    history,
+    insights,
+    predict,
+    tokens,
+)
 from api.errors import install_error_handlers, not_found_router
 
 
@@ -20,6 +31,7 @@ def install_api(app: FastAPI) -> None:
         insights.router,
         tokens.router,
         batch.router,
+        batch_xlsx.router,
         admin.router,
     )  # later issues add theirs here
     for router in routers:

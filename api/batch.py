@@ -47,7 +47,9 @@ def save_upload(upload: UploadFile, batches: BatchService) -> Path:
 def create_batch(
     account: CurrentAccount,
     services: ServicesDep,
-    file: Annotated[UploadFile, File(description="A CSV or TSV file with a header row.")],
+    file: Annotated[
+        UploadFile, File(description="A CSV, TSV or Excel (.xlsx) file with a header row.")
+    ],
     text_column: Annotated[str | None, Form(description="Default: detected by name.")] = None,
     label_column: Annotated[
         str | None, Form(description="A column of your own labels: the job is evaluated.")
@@ -58,6 +60,9 @@ def create_batch(
             description='JSON: label value -> class, e.g. {"0": "negative", "1": "positive"}. '
             "Default: suggested for 0/1, -1/0/1, 1-5 stars, pos/neg, positive/negative/neutral."
         ),
+    ] = None,
+    sheet: Annotated[
+        str | None, Form(description="An Excel workbook's sheet. Default: the first.")
     ] = None,
 ) -> JSONResponse:
     """Check the file and queue it as a batch job: 202 at once; follow `status_url`.
@@ -73,6 +78,7 @@ def create_batch(
         job = batches.submit(
             account.id, path, filename, text_column=_given(text_column),
             label_column=_given(label_column), label_map=_given(label_map),
+            sheet=_given(sheet),
         )  # fmt: skip
     finally:
         path.unlink(missing_ok=True)

@@ -1,9 +1,13 @@
-"""REST: the caller's history (filters, cursor paging), delete one row, export CSV."""
+"""REST: the caller's history (filters, cursor paging), delete one row, export CSV/.xlsx."""
 
 from __future__ import annotations
 
 import secrets
+import shutil
+import tempfile
+from collections.abc import Iterator
 from datetime import date, datetime
+from pathlib import Path
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -12,6 +16,7 @@ from pydantic import BaseModel, Field
 
 from analysis.filters import make_filters
 from analysis.history import PAGE_MAX
+from api.batch_xlsx import XLSX_TYPE, attachment
 from api.deps import CurrentAccount, ServicesDep
 from api.predict import Probabilities
 from api.schemas import ERRORS, BigRowId, ErrorResponse, ResponseModel
@@ -90,6 +95,34 @@ def export_csv(account: CurrentAccount, services: ServicesDep, filters: Filters)
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
+
+
+@router.get(
+    "/export.xlsx",
+    response_class=StreamingResponse,
+    responses={200: {"content": {XLSX_TYPE: {}}}, **ERRORS},
+)
+def export_xlsx(account: CurrentAccount, services: ServicesDep, filters: Filters) -> Response:
+    """Every prediction matching the filters, as an Excel workbook (export.csv's columns)."""
+    folder = Path(tempfile.mkdtemp(prefix="sentiscope-export-"))
+    try:
+        path = services.history.export_xlsx(account.id, filters, folder / "history.xlsx")
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    name = f"sentiscope-history-{secrets.token_hex(4)}.xlsx"
+    return StreamingResponse(
+        _sent_then_removed(path), media_type=XLSX_TYPE, headers=attachment(name)
+    )
+
+
+def _sent_then_removed(path: Path) -> Iterator[bytes]:
+    try:
+        with path.open("rb") as f:
+            while block := f.read(1 << 16):
+                yield block
+    finally:
+        shutil.rmtree(path.parent, ignore_errors=True)
 
 
 @router.delete(

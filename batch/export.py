@@ -1,8 +1,11 @@
-"""Write batch results as a CSV that is safe to open in Excel and reads back unchanged.
+"""Write batch results as CSV or Excel files that are safe to open and read back unchanged.
 
-Cells that a spreadsheet would run as a formula (OWASP "CSV injection": a leading `=`,
-`+`, `-`, `@`, tab, CR or LF) get a leading `'`; a leading `'` is doubled so that
-`unsanitize` can undo exactly what `sanitize` did.
+CSV: cells that a spreadsheet would run as a formula (OWASP "CSV injection": a leading
+`=`, `+`, `-`, `@`, tab, CR or LF) get a leading `'`; a leading `'` is doubled so that
+`unsanitize` can undo exactly what `sanitize` did. Excel (.xlsx): every text is written as
+a string cell (sentiment/xlsxwrite.py), so nothing needs escaping and nothing is a formula.
+
+Our columns are listed once, in RESULT_COLUMNS and `result_values`; both writers use them.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ from pathlib import Path
 from typing import IO
 
 from batch.ingest import unique_names
+from sentiment.xlsxwrite import Cell, XlsxTable
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ESCAPED = (*DANGEROUS, "'")
@@ -28,6 +32,35 @@ def sanitize(cell: str) -> str:
 def unsanitize(cell: str) -> str:
     """Undo `sanitize`: `unsanitize(sanitize(s)) == s` for every string."""
     return cell[1:] if cell.startswith("'") and cell[1:].startswith(_ESCAPED) else cell
+
+
+def result_values(
+    label: str = "",
+    probabilities: dict[str, float] | None = None,
+    score: float | None = None,
+    truncated: bool = False,
+) -> list[Cell]:
+    """Our cells of one row, in RESULT_COLUMNS' order; all None for a skipped (empty) row."""
+    if probabilities is None or score is None:
+        return [None] * len(RESULT_COLUMNS)
+    return [
+        label,
+        score,
+        probabilities["negative"],
+        probabilities["neutral"],
+        probabilities["positive"],
+        truncated,
+    ]
+
+
+def _csv_cell(value: Cell) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.6f}"
+    return str(value)
 
 
 def result_header(columns: Sequence[str]) -> list[str]:
@@ -52,18 +85,29 @@ class ResultWriter:
         truncated: bool = False,
     ) -> None:
         """One input row plus its prediction; a skipped (empty) row leaves ours blank."""
-        if probabilities is None or score is None:
-            ours = ["", "", "", "", "", ""]
-        else:
-            ours = [
-                label,
-                f"{score:.6f}",
-                f"{probabilities['negative']:.6f}",
-                f"{probabilities['neutral']:.6f}",
-                f"{probabilities['positive']:.6f}",
-                "true" if truncated else "false",
-            ]
+        ours = [_csv_cell(v) for v in result_values(label, probabilities, score, truncated)]
         self._writer.writerow([sanitize(cell) for cell in cells] + ours)
+
+
+class XlsxResultWriter:
+    """The same rows as ResultWriter, into a workbook: texts as strings, figures as numbers."""
+
+    def __init__(self, target: Path, columns: Sequence[str], tmpdir: Path | None = None) -> None:
+        self._table = XlsxTable(target, result_header(columns), tmpdir=tmpdir)
+
+    def write(
+        self,
+        cells: Sequence[str],
+        label: str = "",
+        probabilities: dict[str, float] | None = None,
+        score: float | None = None,
+        truncated: bool = False,
+    ) -> None:
+        """One input row plus its prediction; a skipped (empty) row leaves ours blank."""
+        self._table.write([*cells, *result_values(label, probabilities, score, truncated)])
+
+    def close(self) -> None:
+        self._table.close()
 
 
 def open_results(path: Path) -> IO[str]:

@@ -103,6 +103,7 @@ class JobView:
             "truncated": self.truncated,
             "encoding": self.details.get("encoding"),
             "delimiter": self.details.get("delimiter_name"),
+            "sheet": self.details.get("sheet"),  # the workbook's sheet read; null for CSV
             "error": self.error,
             "created_at": self.created_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,

@@ -2,24 +2,40 @@
 
 The input columns plus label, score, per-class probabilities and `truncated`, every
 cell made safe for spreadsheets (batch/export.py). Nothing is built whole in memory: the
-CSV is yielded chunk by chunk, each read in its own short transaction.
+CSV is yielded chunk by chunk, each read in its own short transaction; the .xlsx is
+written the same way into a file (xlsxwriter's constant-memory mode), then streamed.
 """
 
 from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterator
-from typing import Any
+import secrets
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, Protocol
 
 from batch.blobs import BlobStore, input_name, output_name, unpack
-from batch.export import ENCODING, ResultWriter
+from batch.export import ENCODING, ResultWriter, XlsxResultWriter
 from storage.engine import Database
 from storage.models import LABELS, BatchJob
 
+_BLOCK = 1 << 16
 
-def _chunk_csv(
-    rows: list[list[Any]], payload: dict[str, Any], index: int, writer: ResultWriter
+
+class _Writer(Protocol):
+    def write(
+        self,
+        cells: Sequence[str],
+        label: str = "",
+        probabilities: dict[str, float] | None = None,
+        score: float | None = None,
+        truncated: bool = False,
+    ) -> None: ...
+
+
+def _chunk_rows(
+    rows: list[list[Any]], payload: dict[str, Any], index: int, writer: _Writer
 ) -> None:
     results = iter(payload["results"])
     for _line, cells in rows:
@@ -38,12 +54,46 @@ def stream_csv(db: Database, blobs: BlobStore, job: BatchJob) -> Iterator[bytes]
     writer = ResultWriter(buffer, details["columns"])
     yield "\ufeff".encode() if ENCODING == "utf-8-sig" else b""
     for number in range(job.chunk_count):
-        with db.session_scope() as session:
-            rows = unpack(blobs.get(session, job.user_id, job.id, input_name(number)))
-            payload = unpack(blobs.get(session, job.user_id, job.id, output_name(number)))
-        _chunk_csv(rows, payload, details["text_index"], writer)
+        rows, payload = _stored(db, blobs, job, number)
+        _chunk_rows(rows, payload, details["text_index"], writer)
         yield buffer.getvalue().encode("utf-8")
         buffer.seek(0)
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode("utf-8")
+
+
+def _stored(
+    db: Database, blobs: BlobStore, job: BatchJob, number: int
+) -> tuple[list[list[Any]], dict[str, Any]]:
+    with db.session_scope() as session:
+        rows = unpack(blobs.get(session, job.user_id, job.id, input_name(number)))
+        payload = unpack(blobs.get(session, job.user_id, job.id, output_name(number)))
+    return rows, payload
+
+
+def write_xlsx(db: Database, blobs: BlobStore, job: BatchJob, path: Path) -> Path:
+    """The results as an .xlsx at `path`, written chunk by chunk in constant memory."""
+    details = json.loads(job.details)
+    writer = XlsxResultWriter(path, details["columns"], tmpdir=path.parent)
+    try:
+        for number in range(job.chunk_count):
+            rows, payload = _stored(db, blobs, job, number)
+            _chunk_rows(rows, payload, details["text_index"], writer)
+    finally:
+        writer.close()
+    return path
+
+
+def stream_xlsx(db: Database, blobs: BlobStore, job: BatchJob, folder: Path) -> Iterator[bytes]:
+    """The results .xlsx in byte blocks: written to a private file in `folder` first (a
+    workbook is a zip, complete only when closed), which is removed once sent."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"results-{secrets.token_hex(12)}.xlsx"
+    try:
+        write_xlsx(db, blobs, job, path)
+        with path.open("rb") as f:
+            while block := f.read(_BLOCK):
+                yield block
+    finally:
+        path.unlink(missing_ok=True)

@@ -22,7 +22,7 @@ from batch.ingest import CsvInfo, Limits, inspect
 from batch.jobs import JobView, Progress, view
 from batch.labels import LabelPlan, plan
 from batch.misclassified import stream_misclassified
-from batch.results import stream_csv
+from batch.results import stream_csv, stream_xlsx
 from batch.submit import submit
 from batch.work import ChunkWork
 from errors import AppError, BatchCancelled, BatchFailed, Gone, InvalidInput, NotFound
@@ -67,9 +67,13 @@ class BatchService:
         self.files_days = files_days
         self._stopping = threading.Event()
 
-    def inspect(self, path: Path | str, text_column: str | None = None) -> CsvInfo:
-        """Check a file and describe it (preview, detected column); CsvFormatError if unreadable."""
-        return inspect(path, self.limits, text_column=text_column)
+    def inspect(
+        self, path: Path | str, text_column: str | None = None, sheet: str | None = None
+    ) -> CsvInfo:
+        """Check a file and describe it (preview, detected column); CsvFormatError if unreadable.
+
+        `sheet` chooses a workbook's sheet (default: the first); CSV/TSV files ignore it."""
+        return inspect(path, self.limits, text_column=text_column, sheet=sheet)
 
     def labels(
         self,
@@ -90,13 +94,14 @@ class BatchService:
         text_column: str | None = None,
         label_column: str | None = None,
         label_map: str | dict[str, Any] | None = None,
+        sheet: str | None = None,
     ) -> JobView:
         """Check the file (and its label column), store it as a queued job, return at once.
 
-        Raises CsvFormatError (unreadable, over a limit) or InvalidInput (a label column
-        or map that cannot be used) before anything is stored.
+        Raises CsvFormatError (unreadable, over a limit, no such sheet) or InvalidInput (a
+        label column or map that cannot be used) before anything is stored.
         """
-        info = self.inspect(path, text_column)
+        info = self.inspect(path, text_column, sheet)
         if label_column is None and label_map is not None and str(label_map).strip():
             raise InvalidInput("label_map needs a label_column: name the column it maps.")
         labels = self.labels(path, info, label_column, label_map) if label_column else None
@@ -117,6 +122,7 @@ class BatchService:
         text_column: str | None = None,
         label_column: str | None = None,
         label_map: str | dict[str, Any] | None = None,
+        sheet: str | None = None,
         on_progress: ProgressCallback | None = None,
         on_start: Callable[[JobView], None] | None = None,
         timeout_s: float | None = None,
@@ -127,7 +133,7 @@ class BatchService:
         """
         job = self.submit(
             user_id, path, filename, text_column=text_column, label_column=label_column,
-            label_map=label_map,
+            label_map=label_map, sheet=sheet,
         )  # fmt: skip
         if on_start is not None:
             on_start(job)
@@ -188,9 +194,13 @@ class BatchService:
             mine = [job.id for job in jobs.active(session, user_id) if job_id in (None, job.id)]
         return sum(self.work.end(job, "cancelled") for job in mine)
 
-    def results(self, user_id: int, batch_id: int | str) -> tuple[JobView, Iterator[bytes]]:
-        """The job and its results CSV, streamed; NotFound, or Gone once expired."""
+    def results(
+        self, user_id: int, batch_id: int | str, *, xlsx: bool = False
+    ) -> tuple[JobView, Iterator[bytes]]:
+        """The job and its results CSV (or .xlsx), streamed; NotFound, or Gone once expired."""
         shown, job = self._stored(user_id, batch_id)
+        if xlsx:
+            return shown, stream_xlsx(self._db, self.blobs, job, self.upload_dir)
         return shown, stream_csv(self._db, self.blobs, job)
 
     def misclassified(self, user_id: int, batch_id: int | str) -> tuple[JobView, Iterator[bytes]]:
@@ -233,10 +243,12 @@ class BatchService:
     def save_results(
         self, user_id: int, batch_id: int | str, path: Path, *, misclassified: bool = False
     ) -> Path:
-        """Write the results CSV (or only the misclassified rows) to `path` (the UI hands
-        a copy to the browser)."""
-        pick = self.misclassified if misclassified else self.results
-        _job, blocks = pick(user_id, batch_id)
+        """Write the results (or only the misclassified rows) to `path`, CSV or .xlsx by
+        its suffix (the UI hands a copy to the browser)."""
+        if misclassified:
+            _job, blocks = self.misclassified(user_id, batch_id)
+        else:
+            _job, blocks = self.results(user_id, batch_id, xlsx=path.suffix.lower() == ".xlsx")
         with path.open("wb") as out:
             for block in blocks:
                 out.write(block)

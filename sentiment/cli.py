@@ -13,11 +13,13 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from errors import AppError
+from errors import AppError, InvalidInput
 from sentiment.csvio import detect_text_column, find_column, read_sst_trees, read_table
 from sentiment.inference import predict
 from sentiment.labels import LABELS
 from sentiment.model import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, SentimentModel, load_model
+from sentiment.tabular import inspect, iter_rows
+from sentiment.xlsxwrite import Cell, XlsxTable
 
 log = logging.getLogger("sentiment")
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "inference.py"
@@ -51,20 +53,24 @@ def _model_options(parser: argparse.ArgumentParser) -> None:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sentiment",
-        description="Sentiscope's sentiment engine: score a CSV/TSV file, evaluate against "
+        description="Sentiscope's sentiment engine: score a CSV/TSV/.xlsx file, evaluate against "
         "gold labels, benchmark inference, train the bundled model.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
-    score = sub.add_parser("score", help="score every row of a CSV/TSV file")
-    score.add_argument("input", type=Path)
-    score.add_argument("-o", "--output", type=Path, required=True)
+    score = sub.add_parser("score", help="score every row of a CSV, TSV or Excel (.xlsx) file")
+    score.add_argument("input", type=Path, help="CSV, TSV or .xlsx (read as uploads are)")
+    score.add_argument(
+        "-o", "--output", type=Path, required=True, help=".csv, .tsv or .xlsx (by its suffix)"
+    )
     score.add_argument("--text-column", help="default: detected from the header and contents")
+    score.add_argument("--sheet", help="the workbook's sheet (default: the first)")
     _model_options(score)
 
     evaluate = sub.add_parser("evaluate", help="accuracy and macro-F1 against gold labels")
-    evaluate.add_argument("data", type=Path, help="CSV/TSV, or SST trees (.txt)")
+    evaluate.add_argument("data", type=Path, help="CSV/TSV/.xlsx, or SST trees (.txt)")
     evaluate.add_argument("--text-column", help="default: detected")
+    evaluate.add_argument("--sheet", help="the workbook's sheet (default: the first)")
     evaluate.add_argument("--label-column", default="label")
     evaluate.add_argument("--limit", type=int, help="only the first N rows")
     _model_options(evaluate)
@@ -97,14 +103,19 @@ def _load(args: argparse.Namespace) -> SentimentModel:
 
 
 def score_command(args: argparse.Namespace) -> int:
-    table = read_table(args.input)
-    column = find_column(table, args.text_column) if args.text_column else detect_text_column(table)
-    log.info("Scoring column '%s' of %s (%s rows)", column, args.input, f"{len(table.rows):,}")
+    if not args.input.is_file():
+        raise InvalidInput(f"No such file: {args.input}.")
+    # The uploads' reader, without their limits: same columns, same text-column guess.
+    info = inspect(args.input, text_column=args.text_column, sheet=args.sheet)
+    rows = list(iter_rows(args.input, info))
+    column = info.text_column
+    where = f" (sheet {info.sheet!r})" if info.sheet else ""
+    log.info("Scoring column '%s' of %s%s (%s rows)", column, args.input, where, f"{len(rows):,}")
     added = ["label", "score", *LABELS]
-    if any(c in table.columns for c in added):
+    if any(c in info.columns for c in added):
         added = [f"predicted_{c}" for c in added]
         log.warning("The input already uses some of these names; writing %s", ", ".join(added))
-    texts = [row.get(column) or "" for row in table.rows]
+    texts = [row.cells[info.text_index] for row in rows]
     limit = args.max_chars or float("inf")
     usable = [i for i, t in enumerate(texts) if t.strip() and len(t) <= limit]
     skipped = len(texts) - len(usable)
@@ -116,17 +127,25 @@ def score_command(args: argparse.Namespace) -> int:
         )
     elapsed = time.perf_counter() - started
     by_row = dict(zip(usable, predictions, strict=True))
-    delimiter = "\t" if args.output.suffix.lower() == ".tsv" else ","
-    with args.output.open("w", encoding="utf-8", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=[*table.columns, *added], delimiter=delimiter)
-        writer.writeheader()
-        for i, row in enumerate(table.rows):
-            p = by_row.get(i)
-            out = dict(row)
-            if p is not None:
-                values = [p.label, f"{p.score:.4f}", *(f"{p.probabilities[k]:.4f}" for k in LABELS)]
-                out.update(zip(added, values, strict=True))
-            writer.writerow(out)
+    header = [*info.columns, *added]
+    scored = ((row.cells, by_row.get(i)) for i, row in enumerate(rows))
+    if args.output.suffix.lower() == ".xlsx":
+        with XlsxTable(args.output, header) as table:
+            for cells, p in scored:
+                ours: list[Cell] = (
+                    [] if p is None else [p.label, p.score, *(p.probabilities[k] for k in LABELS)]
+                )
+                table.write([*cells, *ours])
+    else:
+        delimiter = "\t" if args.output.suffix.lower() == ".tsv" else ","
+        with args.output.open("w", encoding="utf-8", newline="") as f:
+            writer = csv.writer(f, delimiter=delimiter)
+            writer.writerow(header)
+            for cells, p in scored:
+                values = [""] * len(added) if p is None else [
+                    p.label, f"{p.score:.4f}", *(f"{p.probabilities[k]:.4f}" for k in LABELS)
+                ]  # fmt: skip
+                writer.writerow([*cells, *values])
     if skipped:
         log.warning("%d rows left unscored (empty, or over --max-chars)", skipped)
     rate = len(usable) / elapsed if elapsed > 0 else float("inf")
@@ -138,7 +157,11 @@ def evaluate_command(args: argparse.Namespace) -> int:
     from sentiment.evaluation import evaluate, format_report
 
     is_trees = args.data.suffix.lower() == ".txt"
-    table = read_sst_trees(args.data) if is_trees else read_table(args.data)
+    table = (
+        read_sst_trees(args.data)
+        if is_trees
+        else read_table(args.data, text_column=args.text_column, sheet=args.sheet)
+    )
     text_column = (
         find_column(table, args.text_column) if args.text_column else detect_text_column(table)
     )

@@ -462,15 +462,17 @@ def test_ui_suggests_the_map_after_upload_then_shows_the_figures(
     handlers = ui_handlers(build_ui(services))
     request = crafted_request(token)
 
-    shown = {key.elem_id: value for key, value in handlers["inspect"](path, token, request).items()}
+    shown = {
+        key.elem_id: value for key, value in handlers["inspect_new"](path, token, request).items()
+    }
     assert shown["batch-label-column"].value == "rating"  # guessed by its name
     assert json.loads(shown["batch-label-map"]) == STARS
     assert "Suggested map for *1-5 stars* labels" in shown["batch-label-info"]
 
-    picked = handlers["suggest"](path, "review", "(none)", token, request)
+    picked = handlers["suggest"](path, "review", "(none)", "", token, request)
     assert {k.elem_id: v for k, v in picked.items()}["batch-label-map"] == ""
     edited = json.dumps(STARS | {"3": "positive"})  # the user edits the suggestion
-    updates = list(handlers["score"](path, "review", "rating", edited, token, request))
+    updates = list(handlers["score"](path, "review", "rating", edited, "", "CSV", token, request))
     last = {key.elem_id: value for key, value in updates[-1].items()}
     job = services.batches.jobs(user_id, limit=1)[0]
     found = job.evaluation
@@ -520,7 +522,11 @@ def test_ui_refuses_a_bad_map_and_stores_nothing(services: Services, tmp_path: P
     path = str(write_csv(tmp_path / "reviews.csv", REVIEWS, ("review", "stars")))
     score = ui_handlers(build_ui(services))["score"]
     with pytest.raises(gr.Error, match="which is not a class"):
-        list(score(path, "review", "stars", '{"5": "great"}', token, crafted_request(token)))
+        list(
+            score(
+                path, "review", "stars", '{"5": "great"}', "", "CSV", token, crafted_request(token)
+            )
+        )
     assert services.batches.jobs(user_id) == []
 
 
@@ -533,7 +539,7 @@ def test_ui_proposes_no_label_column_whose_values_need_a_map(
     _user_id, token = make_user(services)
     rows = [("Lovely food.", "good"), ("Cold and late.", "bad")]
     path = str(write_csv(tmp_path / "words.csv", rows, ("text", "label")))
-    inspect = ui_handlers(build_ui(services))["inspect"]
+    inspect = ui_handlers(build_ui(services))["inspect_new"]
     shown = {k.elem_id: v for k, v in inspect(path, token, crafted_request(token)).items()}
     assert shown["batch-label-column"].value == "(none)"
     assert shown["batch-label-column"].choices == [("(none)", "(none)"), ("text", "text"),

@@ -89,6 +89,8 @@ BEYOND_32_BITS = "2147483648"  # 2**31: PostgreSQL's integer columns refused it,
         ("GET", f"/api/batch/{BEYOND_64_BITS}", 404, "not_found"),
         ("GET", f"/api/batch/{BEYOND_32_BITS}", 404, "not_found"),
         ("GET", f"/api/batch/{BEYOND_32_BITS}/results.csv", 404, "not_found"),
+        ("GET", f"/api/batch/{BEYOND_32_BITS}/results.xlsx", 404, "not_found"),
+        ("GET", f"/api/history/export.xlsx?batch_id={BEYOND_32_BITS}", 422, "invalid_input"),
         ("GET", "/api/batch/%C2%B2", 404, "not_found"),  # '²': isdigit() but not int()
         ("GET", "/api/batch/%C2%B2/results.csv", 404, "not_found"),
         ("POST", f"/api/batch/{BEYOND_64_BITS}/cancel", 404, "not_found"),

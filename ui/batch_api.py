@@ -1,6 +1,6 @@
 """The Batch tab's gradio_client endpoints: `/batch` (submit and wait), `/batch_submit`,
 `/batch_status` and `/batches`. They take the same options as the REST API; the label
-options come last, with defaults, so existing callers keep working."""
+options and the sheet come last, with defaults, so existing callers keep working."""
 
 from __future__ import annotations
 
@@ -19,15 +19,21 @@ from ui.common import current_account, shown_to_user
 
 
 def private_copy(
-    services: Services, user_id: int, job: JobView, *, misclassified: bool = False
+    services: Services,
+    user_id: int,
+    job: JobView,
+    suffix: str = ".csv",
+    *,
+    misclassified: bool = False,
 ) -> str:
-    """The results file (or the misclassified rows) under an unguessable name in Gradio's
-    cache, which serves it."""
+    """The results file (.csv or .xlsx; or the misclassified rows, CSV) under an
+    unguessable name in Gradio's cache, which serves it."""
     folder = Path(get_upload_folder()) / f"batch-{secrets.token_urlsafe(16)}"
     folder.mkdir(parents=True)
     stem = Path(job.filename).stem or "batch"
     kind = "misclassified" if misclassified else "results"
-    target = folder / f"{stem}-{kind}-{secrets.token_urlsafe(16)}.csv"
+    suffix = ".csv" if misclassified else suffix
+    target = folder / f"{stem}-{kind}-{secrets.token_urlsafe(16)}{suffix}"
     return str(services.batches.save_results(user_id, job.id, target, misclassified=misclassified))
 
 
@@ -41,9 +47,11 @@ def register(services: Services) -> None:
         token: str = "",
         label_column: str = "",
         label_map: str = "",
+        sheet: str = "",
         request: gr.Request = None,  # type: ignore[assignment]
     ) -> tuple[dict[str, Any], FileData]:
-        """Score a CSV/TSV (gradio_client's handle_file) and wait until it is saved.
+        """Score a CSV/TSV/.xlsx (gradio_client's handle_file) and wait until it is saved;
+        `sheet` chooses a workbook's sheet (default: the first).
 
         Returns the job (counts, empty rows, batch_id, download_url, evaluation when
         `label_column` names your labels) and the results.
@@ -54,7 +62,7 @@ def register(services: Services) -> None:
             done = batches.run(
                 account.id, path, name, text_column=text_column.strip() or None,
                 label_column=label_column.strip() or None,
-                label_map=label_map.strip() or None,
+                label_map=label_map.strip() or None, sheet=sheet.strip() or None,
             )  # fmt: skip
             copy = private_copy(services, account.id, done)
         return done.to_dict(), FileData(path=copy)
@@ -65,9 +73,10 @@ def register(services: Services) -> None:
         token: str = "",
         label_column: str = "",
         label_map: str = "",
+        sheet: str = "",
         request: gr.Request = None,  # type: ignore[assignment]
     ) -> dict[str, Any]:
-        """Queue a CSV/TSV as a batch job and return at once (with the label map in
+        """Queue a CSV/TSV/.xlsx as a batch job and return at once (with the label map in
         use); follow /batch_status."""
         account = current_account(services, token, request)
         path, name = uploaded_file(file)
@@ -75,7 +84,7 @@ def register(services: Services) -> None:
             job = batches.submit(
                 account.id, path, name, text_column=text_column.strip() or None,
                 label_column=label_column.strip() or None,
-                label_map=label_map.strip() or None,
+                label_map=label_map.strip() or None, sheet=sheet.strip() or None,
             )  # fmt: skip
         return job.to_dict()
 

@@ -1,5 +1,5 @@
 """The History tab: the user's predictions, newest first, keyset-paged, with filters,
-delete selected, delete all (confirmed) and CSV export.
+delete selected, delete all (confirmed) and CSV or Excel export.
 
 Texts are shown in a plain-text table cell and as checkbox labels, never as HTML.
 The paging position (a stack of cursors) lives in a per-session gr.State.
@@ -45,14 +45,14 @@ def rows_frame(page: HistoryPage) -> pd.DataFrame:
     )
 
 
-def export_path(directory: Path) -> Path:
+def export_path(directory: Path, suffix: str = ".csv") -> Path:
     """A fresh, unguessable file name; exports older than an hour are removed first."""
     directory.mkdir(parents=True, exist_ok=True)
     cutoff = time.time() - EXPORT_MAX_AGE_S
-    for old in directory.glob("sentiscope-history-*.csv"):
+    for old in directory.glob("sentiscope-history-*"):
         if old.stat().st_mtime < cutoff:
             old.unlink(missing_ok=True)
-    return directory / f"sentiscope-history-{secrets.token_urlsafe(16)}.csv"
+    return directory / f"sentiscope-history-{secrets.token_urlsafe(16)}{suffix}"
 
 
 def build(services: Services, session: gr.State) -> None:
@@ -68,6 +68,7 @@ def build(services: Services, session: gr.State) -> None:
             first = gr.Button("Newest", elem_id="history-first")
             older = gr.Button("Older →", elem_id="history-older")
             export = gr.Button("Export CSV", elem_id="history-export-button")
+            export_xlsx = gr.Button("Export Excel", elem_id="history-export-xlsx-button")
         table = gr.Dataframe(
             headers=COLUMNS,
             datatype=["number", "str", "str", "number", "str", "str", "str"],
@@ -163,6 +164,13 @@ def build(services: Services, session: gr.State) -> None:
                     handle.write(chunk)
             return str(path)
 
+        def export_excel(token: str | None, request: gr.Request, *values: Any) -> str:
+            """Write the filtered rows to an .xlsx (texts as text, never formulas)."""
+            account = current_account(services, token, request)
+            with shown_to_user():
+                chosen = filter_ui.parse(*values)
+            return str(history.export_xlsx(account.id, chosen, export_path(exports, ".xlsx")))
+
         def cleared(token: str | None) -> dict[Any, Any]:
             """Forget what was shown when the login changes (log out, another user)."""
             return {
@@ -184,4 +192,5 @@ def build(services: Services, session: gr.State) -> None:
             delete_everything, [session, *inputs], [*page_outputs, confirm_row], **private
         )
         export.click(export_csv, [session, *inputs], download, **private)
+        export_xlsx.click(export_excel, [session, *inputs], download, **private)
         session.change(cleared, session, page_outputs, **private)

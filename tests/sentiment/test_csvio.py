@@ -68,9 +68,9 @@ def test_missing_column_lists_the_columns(tmp_path: Path) -> None:
 def test_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="No such file"):
         read_table(tmp_path / "absent.csv")
+    # Read as uploads are: a file that is not UTF-8 is decoded as Windows-1252.
     (tmp_path / "latin.csv").write_bytes("text\ncaf\xe9\n".encode("latin-1"))
-    with pytest.raises(InvalidInput, match="UTF-8"):
-        read_table(tmp_path / "latin.csv")
+    assert read_table(tmp_path / "latin.csv").rows == [{"text": "caf\xe9"}]
     with pytest.raises(InvalidInput, match="empty"):
         read_table(write(tmp_path / "empty.csv", ""))
 

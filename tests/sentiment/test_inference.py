@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errors import InvalidInput
-from sentiment.inference import DEFAULT_BATCH_CELLS, length_groups, explain, predict
+from sentiment.inference import DEFAULT_BATCH_CELLS, explain, length_groups, predict
 from sentiment.model import SentimentModel
 from tests.sentiment.conftest import MAX_POSITIONS
 

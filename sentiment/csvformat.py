@@ -1,6 +1,7 @@
-"""How the bytes of an uploaded CSV/TSV become records: encoding, delimiter, quoting.
+"""How the bytes of a CSV/TSV become records: encoding, delimiter, quoting.
 
-`batch.ingest` builds on this to check a whole file and stream its rows.
+`sentiment.tabular` builds on this (and on `sentiment.xlsxread` for workbooks) to check a
+whole file and stream its rows.
 """
 
 from __future__ import annotations
@@ -34,11 +35,6 @@ def detect_encoding(path: Path) -> str:
         return "utf-32"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
-    if head.startswith(b"PK\x03\x04"):
-        raise CsvFormatError(
-            "This is an Excel workbook (.xlsx) or another zip file, not a CSV. In Excel use "
-            "File > Save As > CSV UTF-8, then upload that file."
-        )
     _check_no_nul(path)
     for encoding in ("utf-8", "cp1252"):
         if _decodes(path, encoding):
