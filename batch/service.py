@@ -16,7 +16,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from batch.blobs import BlobStore, FileBlobStore, output_name
+from batch.blobs import BlobStore, FileBlobStore
+from batch.downloads import stored_job
 from batch.engine import JobEngine
 from batch.ingest import CsvInfo, Limits, inspect
 from batch.jobs import JobView, Progress, view
@@ -25,7 +26,7 @@ from batch.misclassified import stream_misclassified
 from batch.results import stream_csv, stream_xlsx
 from batch.submit import submit
 from batch.work import ChunkWork
-from errors import AppError, BatchCancelled, BatchFailed, Gone, InvalidInput, NotFound
+from errors import AppError, BatchCancelled, BatchFailed, InvalidInput, NotFound
 from storage import jobs
 from storage.engine import Database
 from storage.models import JOB_ID_LENGTH, BatchJob, as_row_id, utcnow
@@ -223,22 +224,8 @@ class BatchService:
             return None
 
     def _stored(self, user_id: int, batch_id: int | str) -> tuple[JobView, BatchJob]:
-        """A done job whose stored parts are still there (detached from its session)."""
         shown = self.job(user_id, batch_id)
-        if shown.status != "done":
-            raise NotFound(f"Batch {batch_id} has no results yet (it is {shown.status}).")
-        if shown.files_expired:
-            raise Gone(
-                f"The results file of batch {shown.batch_id} has expired: stored files are "
-                "kept BATCH_FILES_DAYS days. Its rows are still in your history (export "
-                "them there)."
-            )
-        with self._db.session_scope() as session:
-            job = jobs.get(session, shown.id, user_id)
-            assert job is not None
-            self.blobs.get(session, user_id, job.id, output_name(0))  # NotFound before streaming
-            session.expunge(job)
-        return shown, job
+        return shown, stored_job(self._db, self.blobs, user_id, shown)
 
     def save_results(
         self, user_id: int, batch_id: int | str, path: Path, *, misclassified: bool = False
