@@ -16,7 +16,7 @@ from batch.ingest import unique_names
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ESCAPED = (*DANGEROUS, "'")
-RESULT_COLUMNS = ("label", "score", "negative", "neutral", "positive", "truncated")
+RESULT_COLUMNS = ("label", "score", "negative", "neutral", "positive", "truncated", "language")
 ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 instead of the local code page
 
 
@@ -50,8 +50,10 @@ class ResultWriter:
         probabilities: dict[str, float] | None = None,
         score: float | None = None,
         truncated: bool = False,
+        language: str | None = None,
     ) -> None:
-        """One input row plus its prediction; a skipped (empty) row leaves ours blank."""
+        """One input row plus its prediction; a skipped (empty) row leaves ours blank, an
+        unscored one (LANGUAGE_POLICY=skip) all but its language."""
         if probabilities is None or score is None:
             ours = ["", "", "", "", "", ""]
         else:
@@ -63,6 +65,7 @@ class ResultWriter:
                 f"{probabilities['positive']:.6f}",
                 "true" if truncated else "false",
             ]
+        ours.append(language or "")
         self._writer.writerow([sanitize(cell) for cell in cells] + ours)
 
 

@@ -1,8 +1,8 @@
 """The results file of a done job, produced from what is stored, one chunk at a time.
 
-The input columns plus label, score, per-class probabilities and `truncated`, every
-cell made safe for spreadsheets (batch/export.py). Nothing is built whole in memory: the
-CSV is yielded chunk by chunk, each read in its own short transaction.
+The input columns plus label, score, per-class probabilities, `truncated` and `language`
+(batch/export.py's RESULT_COLUMNS), every cell made safe for spreadsheets. Nothing is built
+whole in memory: the CSV is yielded chunk by chunk, each read in its own short transaction.
 """
 
 from __future__ import annotations
@@ -22,13 +22,19 @@ def _chunk_csv(
     rows: list[list[Any]], payload: dict[str, Any], index: int, writer: ResultWriter
 ) -> None:
     results = iter(payload["results"])
+    # Parts stored before the language check have no `languages`.
+    languages = iter(payload.get("languages") or [None] * len(payload["results"]))
     for _line, cells in rows:
         if not cells[index].strip():
             writer.write(cells)
             continue
-        label, score, negative, neutral, positive, cut = next(results)
+        result, language = next(results), next(languages)
+        if result is None:  # LANGUAGE_POLICY=skip: not scored, only its language shown
+            writer.write(cells, language=language)
+            continue
+        label, score, negative, neutral, positive, cut = result
         probabilities = {"negative": negative, "neutral": neutral, "positive": positive}
-        writer.write(cells, LABELS[label], probabilities, score, bool(cut))
+        writer.write(cells, LABELS[label], probabilities, score, bool(cut), language)
 
 
 def stream_csv(db: Database, blobs: BlobStore, job: BatchJob) -> Iterator[bytes]:

@@ -21,6 +21,8 @@ from batch.blobs import BlobStore, input_name, output_name, pack, unpack
 from batch.ingest import model_text
 from batch.jobs import SOURCE_BATCH
 from errors import AppError, DatabaseUnavailable
+from sentiment.documents import DocumentScorer, Window
+from sentiment.language import LanguageRule
 from sentiment.scheduler import BATCH, InferenceScheduler
 from storage import batches, jobs, predictions
 from storage.engine import Database
@@ -68,11 +70,13 @@ class ChunkWork:
         scheduler: InferenceScheduler,
         *,
         insert_chunk: int = predictions.INSERT_CHUNK,
+        languages: LanguageRule | None = None,
     ) -> None:
         self._db = db
         self.blobs = blobs
         self._scheduler = scheduler
         self.insert_chunk = insert_chunk
+        self.languages = languages or LanguageRule()  # MODEL_LANGUAGES, LANGUAGE_POLICY
 
     def run_chunk(
         self, job_id: str, number: int, should_stop: Callable[[], bool] = lambda: False
@@ -111,16 +115,39 @@ class ChunkWork:
         details_json: str,
         should_stop: Callable[[], bool],
     ) -> None:
+        """Whole-document labels (long texts by sentences, sentiment.documents) and each
+        row's language. A stored result is [label index, score, negative, neutral,
+        positive, cut], or None for a row LANGUAGE_POLICY=skip left unscored; the part
+        also holds `languages` (one per text, None when unsure) and `unsupported`."""
         details = json.loads(details_json)
         found = list(_texts(rows, details["text_index"], details["max_chars"]))
-        out: list[list[Any]] = []
+        rule = self.languages
+        scorer = DocumentScorer(
+            lambda texts: self._scheduler.predict(texts, lane=BATCH, max_chars=None),
+            Window.of(self._scheduler.model),
+            rule,
+        )
+        out: list[list[Any] | None] = []
+        languages: list[str | None] = []
+        unsupported = 0
         model_id = ""
         for start in range(0, len(found), PASS_ROWS):
             if should_stop():
                 raise HandBack(f"chunk {number} of job {job_id} handed back")
             part = found[start : start + PASS_ROWS]
-            scored = self._scheduler.predict([t for t, _ in part], lane=BATCH, max_chars=None)
-            for (_text, cut), p in zip(part, scored, strict=True):
+            checks = [rule.check(text) for text, _cut in part]
+            unsupported += sum(not supported for _language, supported in checks)
+            languages += [language for language, _supported in checks]
+            kept = [i for i, (_l, supported) in enumerate(checks) if supported or not rule.skip]
+            keep = set(kept)
+            scored = iter(
+                scorer.score([part[i][0] for i in kept], languages=[checks[i] for i in kept])
+            )
+            for i, (_text, cut) in enumerate(part):
+                if i not in keep:
+                    out.append(None)
+                    continue
+                p = next(scored)
                 probs = p.probabilities
                 out.append(
                     [LABELS.index(p.label), p.score, probs["negative"], probs["neutral"],
@@ -131,7 +158,12 @@ class ChunkWork:
             if not jobs.finish_chunk(session, job_id, number, len(found)):
                 session.rollback()  # done by another worker, or the job is over
                 return
-            payload = {"model": model_id, "results": out}
+            payload = {
+                "model": model_id,
+                "results": out,
+                "languages": languages,
+                "unsupported": unsupported,
+            }
             self.blobs.put(session, user_id, job_id, output_name(number), pack(payload))
 
     def finish(self, job_id: str) -> None:
@@ -184,6 +216,8 @@ class ChunkWork:
             payload = unpack(self.blobs.get(session, job.user_id, job.id, output_name(number)))
             texts = _texts(rows, details["text_index"], details["max_chars"])
             for (text, _cut), result in zip(texts, payload["results"], strict=True):
+                if result is None:  # LANGUAGE_POLICY=skip: not scored, not in history
+                    continue
                 label, score, negative, neutral, positive, cut = result
                 tally.add(label, score, bool(cut))
                 yield predictions.new_row(

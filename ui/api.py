@@ -15,6 +15,7 @@ from typing import Any
 import gradio as gr
 
 from analysis.scoring import SOURCE_API
+from errors import InvalidInput
 from sentiment.attribution import word_weights
 from services import Services
 from ui import filters as filter_ui
@@ -35,15 +36,29 @@ def build(services: Services) -> None:
             result = services.accounts.login(username, password, client_info(request), otp=code)
         return result.token.access_token
 
-    def predict(texts: list[str], token: str = "", request: gr.Request = None) -> list[dict]:  # type: ignore[assignment]
-        """Score texts (a list of strings) and save them to your history."""
+    def predict(
+        texts: list[str],
+        token: str = "",
+        detail: str = "label",
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> list[dict]:
+        """Score texts (a list of strings) and save them to your history; detail="sentences"
+        adds each text's sentences."""
         account = current_account(services, token, request)
+        sentences = detail == "sentences"
         with shown_to_user():
-            scored = services.scoring.score(account.id, texts, source=SOURCE_API)
-        return [
-            {"id": s.id, "text": s.text, **s.prediction.to_dict(), "created_at": str(s.created_at)}
-            for s in scored
-        ]
+            if detail not in ("label", "sentences"):
+                raise InvalidInput(f"detail must be 'label' or 'sentences', not {detail!r}.")
+            scored = services.scoring.score(
+                account.id, texts, source=SOURCE_API, sentences=sentences
+            )
+        out = []
+        for s in scored:
+            flat = s.prediction.to_dict()
+            if not sentences:
+                flat.pop("sentences", None)
+            out.append({"id": s.id, "text": s.text, **flat, "created_at": str(s.created_at)})
+        return out
 
     def explain(text: str, token: str = "", request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """Score one text and weigh each word (> 0 raises the label); not saved."""
