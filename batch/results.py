@@ -53,3 +53,14 @@ def stream_csv(db: Database, blobs: BlobStore, job: BatchJob) -> Iterator[bytes]
         buffer.truncate()
     if buffer.tell():
         yield buffer.getvalue().encode("utf-8")
+
+
+def unsupported_rows(db: Database, blobs: BlobStore, job: BatchJob) -> int:
+    """Rows confidently in a language the model does not read, over the stored parts
+    (each part counts its own in `unsupported`; parts from before the check count 0)."""
+    total = 0
+    for number in range(job.chunk_count):
+        with db.session_scope() as session:
+            payload = unpack(blobs.get(session, job.user_id, job.id, output_name(number)))
+        total += int(payload.get("unsupported", 0))
+    return total
