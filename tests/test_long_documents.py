@@ -87,7 +87,7 @@ def test_gradio_client_predict_gives_sentences_and_language(
     gradio: Client, services: Services
 ) -> None:
     _, token = make_user(services)
-    long, german = gradio.predict([LONG, GERMAN], token, "sentences", api_name="/predict")
+    long, german = gradio.predict([LONG, GERMAN], token, api_name="/predict_sentences")
     assert (long["truncated"], long["mixed"], len(long["sentences"])) == (False, True, 40)
     check_sentences(LONG, long["sentences"])
     assert (german["language"], german["language_supported"]) == ("de", False)
