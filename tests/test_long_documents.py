@@ -119,6 +119,7 @@ def test_analyze_shows_the_sentence_breakdown(services: Services) -> None:
 def test_analyze_says_the_language_is_not_read_instead_of_a_label(services: Services) -> None:
     shown = analyze(services, GERMAN)
     assert shown["analyze-label"] is None and shown["analyze-words"] is None
+    assert shown["analyze-sentences"]["visible"] is False
     assert UNSUPPORTED_NOTE.format(language="German", languages="English") in shown["analyze-note"]
 
 

@@ -96,10 +96,10 @@ def build(services: Services, session: gr.State) -> None:
             shown = gr.update(value=parts, visible=len(prediction.sentences) > 1)
             if not prediction.language_supported:
                 warning = unsupported_note(prediction, scoring.languages.describe())
-                return {
+                return {  # no label, and no sentence labels either
                     confidence: None,
                     words: None,
-                    sentences: shown,
+                    sentences: gr.update(value=None, visible=False),
                     note: f"{warning} {message}",
                 }
             if prediction.mixed:
