@@ -30,6 +30,7 @@ from batch.engine import JobEngine, ThreadEngine
 from batch.service import RESULTS_FOLDER, BatchService, limits_from
 from batch.work import ChunkWork
 from errors import AppError, ConfigError, DatabaseUnavailable, InvalidInput
+from sentiment.language import LanguageRule
 from settings import Settings, describe_database, with_secret_key
 from storage import Database, upgrade_head
 from storage.errors import explain_connection_error, first_line
@@ -148,6 +149,7 @@ def build_services(
             max_chars=settings.MAX_TEXT_CHARS,
             guest_limiter=guests,
             clock=clock,
+            languages=language_rule(settings),
         ),
         history=HistoryService(db),
         insights=InsightsService(db),
@@ -171,7 +173,7 @@ def build_batches(
     engine: JobEngine
     work = ChunkWork(db, DatabaseBlobStore() if db.backend == "postgresql" else FileBlobStore(
         settings.DATA_DIR / RESULTS_FOLDER
-    ), scheduler)  # fmt: skip
+    ), scheduler, languages=language_rule(settings))  # fmt: skip
     blobs = work.blobs
     count = settings.BATCH_WORKERS if workers is None else workers
     if db.backend == "postgresql":
@@ -190,6 +192,11 @@ def build_batches(
         chunk_rows=settings.BATCH_CHUNK_ROWS,
         files_days=settings.BATCH_FILES_DAYS,
     )
+
+
+def language_rule(settings: Settings) -> LanguageRule:
+    """The languages the model reads (MODEL_LANGUAGES) and LANGUAGE_POLICY for the others."""
+    return LanguageRule(settings.model_languages, settings.LANGUAGE_POLICY)
 
 
 def load_settings_model(settings: Settings) -> SentimentModel:

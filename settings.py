@@ -25,6 +25,7 @@ from auth.secret_key import (
     warn_if_short,
 )
 from errors import ConfigError
+from model_settings import ModelSettings
 from storage.urls import describe_database, normalize_database_url
 
 __all__ = [
@@ -47,8 +48,9 @@ SQLITE_FILENAME = "sentiscope.db"
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
-class Settings(BaseSettings):
-    """All configuration, from environment variables of the same name."""
+class Settings(ModelSettings, BaseSettings):
+    """All configuration, from environment variables of the same name (the model's
+    fields in model_settings.py)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", validate_default=True)
 
@@ -71,21 +73,6 @@ class Settings(BaseSettings):
     DATA_DIR: Path = Field(default=Path("data"), description="SQLite file and other local state.")
     HOST: str = Field(default="0.0.0.0", description="Interface `python app.py` listens on.")  # noqa: S104
     PORT: int = Field(default=7860, ge=1, le=65535, description="Port `python app.py` listens on.")
-    SENTIMENT_MODEL: str = Field(
-        default="bundled",
-        description="Sentiment model: `bundled`, a local model directory or a model id.",
-    )
-    SENTIMENT_BACKEND: Literal["onnx-int8", "torch"] = Field(
-        default="onnx-int8",
-        description="Inference path: `onnx-int8` (ONNX Runtime, int8; fastest) or `torch` (fp32).",
-    )
-    SENTIMENT_THREADS: int = Field(
-        default=0, ge=0, le=256, description="Inference threads; 0 means one per physical core."
-    )
-    MODEL_CACHE_DIR: Path | None = Field(
-        default=None,
-        description="Where the exported ONNX model is kept; default `DATA_DIR/models`.",
-    )
     MAX_TEXT_CHARS: int = Field(
         default=5_000, gt=0, le=1_000_000, description="Longest text accepted for scoring."
     )

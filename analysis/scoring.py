@@ -3,18 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import TYPE_CHECKING
 
 from analysis.ratelimit import RateLimiter
 from auth.tokens import Clock, system_clock
 from errors import InvalidInput, PermissionDenied, RateLimited
+from sentiment.language import LanguageRule
 from storage import predictions
 from storage.engine import Database
 
 if TYPE_CHECKING:
     from sentiment import Explanation, Prediction, SentimentModel
+    from sentiment.documents import DocumentScorer
     from sentiment.scheduler import InferenceScheduler
 
 SOURCE_SINGLE, SOURCE_API = "single", "api"
@@ -42,6 +44,7 @@ class ScoringService:
         guest_limiter: RateLimiter | None = None,
         clock: Clock = system_clock,
         scheduler: InferenceScheduler | None = None,
+        languages: LanguageRule | None = None,
     ) -> None:
         self._db = db
         self._model = model
@@ -50,39 +53,71 @@ class ScoringService:
         self.max_chars = max_chars
         self._guests = guest_limiter  # None: the guest demo is off
         self._clock = clock
+        self.languages = languages or LanguageRule()  # what the model reads; the check
+        self._documents: DocumentScorer | None = None
 
     @property
     def guest_mode(self) -> bool:
         return self._guests is not None
 
     def score(
-        self, user_id: int, texts: Sequence[str], *, source: str = SOURCE_SINGLE
+        self,
+        user_id: int,
+        texts: Sequence[str],
+        *,
+        source: str = SOURCE_SINGLE,
+        sentences: bool = False,
     ) -> list[Scored]:
         """Score `texts` and add them to `user_id`'s history, in one transaction.
 
         Raises InvalidInput for no texts, too many, or an empty/overlong text.
         """
         self._check_count(texts)
-        results = self.predict(texts)
+        results = self.predict(texts, sentences=sentences)
         return self._record(user_id, texts, results, source)
 
-    def predict(self, texts: Sequence[str]) -> list[Prediction]:
-        """Score without recording: through the process's scheduler when there is one."""
+    def predict(self, texts: Sequence[str], *, sentences: bool = False) -> list[Prediction]:
+        """Whole-document predictions with their language, without recording; a text
+        longer than the model's window is scored by sentences (sentiment.documents).
+        `sentences`: every text gets its sentence breakdown."""
+        from sentiment.inference import validate
+
+        checked = validate(texts, self.max_chars)
+        return self.documents.score(checked, sentences=sentences) if checked else []
+
+    @property
+    def documents(self) -> DocumentScorer:
+        """Scores documents through the process's scheduler when there is one."""
+        if self._documents is None:
+            from sentiment.documents import DocumentScorer, Window
+
+            self._documents = DocumentScorer(self._predict, Window.of(self._model), self.languages)
+        return self._documents
+
+    def _predict(self, texts: Sequence[str]) -> list[Prediction]:
         if self._scheduler is not None:
-            return self._scheduler.predict(texts, max_chars=self.max_chars)
+            return self._scheduler.predict(texts, max_chars=None)
         from sentiment import predict
 
-        return predict(self._model, texts, max_chars=self.max_chars)
+        return predict(self._model, texts, max_chars=None)
 
-    def explain(self, text: str) -> Explanation:
-        """Which words drove the prediction (nothing is recorded)."""
-        from sentiment import explain
+    def explain(self, text: str, *, sentences: bool = False) -> Explanation:
+        """Which words drove the prediction (nothing is recorded). The words are weighed
+        within the model's window; the label is the whole document's."""
+        from sentiment import Explanation, explain
 
-        return explain(self._model, text, max_chars=self.max_chars)
+        explanation = explain(self._model, text, max_chars=self.max_chars)
+        prediction = explanation.prediction
+        if sentences or prediction.truncated:
+            (prediction,) = self.predict([text], sentences=sentences)
+        else:
+            language, supported = self.languages.check(text)
+            prediction = replace(prediction, language=language, language_supported=supported)
+        return Explanation(prediction=prediction, spans=explanation.spans)
 
     def analyze(self, user_id: int, text: str) -> tuple[Scored, Explanation]:
-        """The Analyze tab: explain one text and record its prediction."""
-        explanation = self.explain(text)
+        """The Analyze tab: explain one text with its sentences and record its prediction."""
+        explanation = self.explain(text, sentences=True)
         (scored,) = self._record(user_id, [text], [explanation.prediction], SOURCE_SINGLE)
         return scored, explanation
 
@@ -98,7 +133,7 @@ class ScoringService:
                 f"Guests may analyze {self._guests.limit} texts a minute; try again in "
                 f"{self._guests.retry_after(client_key)} s, or create a free account."
             )
-        return self.explain(text)
+        return self.explain(text, sentences=True)
 
     def _record(
         self, user_id: int, texts: Sequence[str], results: Sequence[Prediction], source: str

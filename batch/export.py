@@ -20,7 +20,7 @@ from sentiment.xlsxwrite import Cell, XlsxTable
 
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r", "\n")
 _ESCAPED = (*DANGEROUS, "'")
-RESULT_COLUMNS = ("label", "score", "negative", "neutral", "positive", "truncated")
+RESULT_COLUMNS = ("label", "score", "negative", "neutral", "positive", "truncated", "language")
 ENCODING = "utf-8-sig"  # the BOM makes Excel read UTF-8 instead of the local code page
 
 
@@ -39,10 +39,12 @@ def result_values(
     probabilities: dict[str, float] | None = None,
     score: float | None = None,
     truncated: bool = False,
+    language: str | None = None,
 ) -> list[Cell]:
-    """Our cells of one row, in RESULT_COLUMNS' order; all None for a skipped (empty) row."""
+    """Our cells of one row, in RESULT_COLUMNS' order: all None for a skipped (empty) row,
+    all but the language for an unscored one (LANGUAGE_POLICY=skip)."""
     if probabilities is None or score is None:
-        return [None] * len(RESULT_COLUMNS)
+        return [*[None] * (len(RESULT_COLUMNS) - 1), language]
     return [
         label,
         score,
@@ -50,6 +52,7 @@ def result_values(
         probabilities["neutral"],
         probabilities["positive"],
         truncated,
+        language,
     ]
 
 
@@ -83,9 +86,13 @@ class ResultWriter:
         probabilities: dict[str, float] | None = None,
         score: float | None = None,
         truncated: bool = False,
+        language: str | None = None,
     ) -> None:
-        """One input row plus its prediction; a skipped (empty) row leaves ours blank."""
-        ours = [_csv_cell(v) for v in result_values(label, probabilities, score, truncated)]
+        """One input row plus its prediction; a skipped (empty) row leaves ours blank, an
+        unscored one (LANGUAGE_POLICY=skip) all but its language."""
+        ours = [
+            _csv_cell(v) for v in result_values(label, probabilities, score, truncated, language)
+        ]
         self._writer.writerow([sanitize(cell) for cell in cells] + ours)
 
 
@@ -102,9 +109,11 @@ class XlsxResultWriter:
         probabilities: dict[str, float] | None = None,
         score: float | None = None,
         truncated: bool = False,
+        language: str | None = None,
     ) -> None:
         """One input row plus its prediction; a skipped (empty) row leaves ours blank."""
-        self._table.write([*cells, *result_values(label, probabilities, score, truncated)])
+        row = result_values(label, probabilities, score, truncated, language)
+        self._table.write([*cells, *row])
 
     def close(self) -> None:
         self._table.close()

@@ -1,9 +1,10 @@
 """The results file of a done job, produced from what is stored, one chunk at a time.
 
-The input columns plus label, score, per-class probabilities and `truncated`, every
-cell made safe for spreadsheets (batch/export.py). Nothing is built whole in memory: the
-CSV is yielded chunk by chunk, each read in its own short transaction; the .xlsx is
-written the same way into a file (xlsxwriter's constant-memory mode), then streamed.
+The input columns plus label, score, per-class probabilities, `truncated` and `language`
+(batch/export.py's RESULT_COLUMNS), every cell made safe for spreadsheets. Nothing is built
+whole in memory: the CSV is yielded chunk by chunk, each read in its own short
+transaction; the .xlsx is written the same way into a file (xlsxwriter's constant-memory
+mode), then streamed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ class _Writer(Protocol):
         probabilities: dict[str, float] | None = None,
         score: float | None = None,
         truncated: bool = False,
+        language: str | None = None,
     ) -> None: ...
 
 
@@ -38,13 +40,19 @@ def _chunk_rows(
     rows: list[list[Any]], payload: dict[str, Any], index: int, writer: _Writer
 ) -> None:
     results = iter(payload["results"])
+    # Parts stored before the language check have no `languages`.
+    languages = iter(payload.get("languages") or [None] * len(payload["results"]))
     for _line, cells in rows:
         if not cells[index].strip():
             writer.write(cells)
             continue
-        label, score, negative, neutral, positive, cut = next(results)
+        result, language = next(results), next(languages)
+        if result is None:  # LANGUAGE_POLICY=skip: not scored, only its language shown
+            writer.write(cells, language=language)
+            continue
+        label, score, negative, neutral, positive, cut = result
         probabilities = {"negative": negative, "neutral": neutral, "positive": positive}
-        writer.write(cells, LABELS[label], probabilities, score, bool(cut))
+        writer.write(cells, LABELS[label], probabilities, score, bool(cut), language)
 
 
 def stream_csv(db: Database, blobs: BlobStore, job: BatchJob) -> Iterator[bytes]:
@@ -97,3 +105,13 @@ def stream_xlsx(db: Database, blobs: BlobStore, job: BatchJob, folder: Path) -> 
                 yield block
     finally:
         path.unlink(missing_ok=True)
+
+
+def unsupported_rows(db: Database, blobs: BlobStore, job: BatchJob) -> int:
+    """Rows confidently in a language the model does not read, over the stored parts
+    (each part counts its own in `unsupported`; parts from before the check count 0)."""
+    total = 0
+    for number in range(job.chunk_count):
+        _rows, payload = _stored(db, blobs, job, number)
+        total += int(payload.get("unsupported", 0))
+    return total

@@ -23,6 +23,8 @@ from batch.evaluation import Evaluator
 from batch.ingest import model_text
 from batch.jobs import SOURCE_BATCH
 from errors import AppError, DatabaseUnavailable
+from sentiment.documents import DocumentScorer, Window
+from sentiment.language import LanguageRule
 from sentiment.scheduler import BATCH, InferenceScheduler
 from storage import batches, jobs, predictions
 from storage.engine import Database
@@ -85,11 +87,13 @@ class ChunkWork:
         scheduler: InferenceScheduler,
         *,
         insert_chunk: int = predictions.INSERT_CHUNK,
+        languages: LanguageRule | None = None,
     ) -> None:
         self._db = db
         self.blobs = blobs
         self._scheduler = scheduler
         self.insert_chunk = insert_chunk
+        self.languages = languages or LanguageRule()  # MODEL_LANGUAGES, LANGUAGE_POLICY
 
     def run_chunk(
         self, job_id: str, number: int, should_stop: Callable[[], bool] = lambda: False
@@ -128,20 +132,37 @@ class ChunkWork:
         details_json: str,
         should_stop: Callable[[], bool],
     ) -> None:
+        """Whole-document labels (long texts by sentences, sentiment.documents) and each
+        row's language. A stored result is [label index, score, negative, neutral,
+        positive, cut], or None for a row LANGUAGE_POLICY=skip left unscored; the part
+        also holds `languages` (one per text, None when unsure) and `unsupported`."""
         details = json.loads(details_json)
         found = list(_texts(rows, details["text_index"], details["max_chars"]))
+        rule = self.languages
+        scorer = DocumentScorer(
+            lambda texts: self._scheduler.predict(texts, lane=BATCH, max_chars=None),
+            Window.of(self._scheduler.model),
+            rule,
+        )
         # Scored shortest first, so each pass holds texts of about the same length (as
         # one `predict` over the chunk would sort them), and stored back in row order.
         order = sorted(range(len(found)), key=lambda i: len(found[i][0]))
-        out: list[list[Any]] = [[]] * len(found)
+        out: list[list[Any] | None] = [None] * len(found)
+        languages: list[str | None] = [None] * len(found)
+        unsupported = 0
         model_id = ""
         for start in range(0, len(order), PASS_ROWS):
             if should_stop():
                 raise HandBack(f"chunk {number} of job {job_id} handed back")
             part = order[start : start + PASS_ROWS]
-            texts = [found[i][0] for i in part]
-            scored = self._scheduler.predict(texts, lane=BATCH, max_chars=None)
-            for i, p in zip(part, scored, strict=True):
+            checks = {i: rule.check(found[i][0]) for i in part}
+            unsupported += sum(not supported for _language, supported in checks.values())
+            for i, (language, _supported) in checks.items():
+                languages[i] = language
+            kept = [i for i in part if checks[i][1] or not rule.skip]  # the rest stay None
+            texts = [found[i][0] for i in kept]
+            scored = scorer.score(texts, languages=[checks[i] for i in kept])
+            for i, p in zip(kept, scored, strict=True):
                 probs = p.probabilities
                 out[i] = [LABELS.index(p.label), p.score, probs["negative"], probs["neutral"],
                           probs["positive"], found[i][1] or p.truncated]  # fmt: skip
@@ -150,7 +171,12 @@ class ChunkWork:
             if not jobs.finish_chunk(session, job_id, number, len(found)):
                 session.rollback()  # done by another worker, or the job is over
                 return
-            payload = {"model": model_id, "results": out}
+            payload = {
+                "model": model_id,
+                "results": out,
+                "languages": languages,
+                "unsupported": unsupported,
+            }
             self.blobs.put(session, user_id, job_id, output_name(number), pack(payload))
 
     def finish(self, job_id: str) -> None:
@@ -209,6 +235,8 @@ class ChunkWork:
             scored = zip(texts, payload["results"], strict=True)
             golds = _label_cells(rows, details)  # one per text; endless None without labels
             for ((text, _cut), result), gold in zip(scored, golds, strict=False):
+                if result is None:  # LANGUAGE_POLICY=skip: not scored, not in history
+                    continue
                 label, score, negative, neutral, positive, cut = result
                 tally.add(label, score, bool(cut), gold)
                 yield predictions.new_row(

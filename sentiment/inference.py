@@ -12,7 +12,7 @@ import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,6 +20,9 @@ from errors import InvalidInput
 from sentiment import attribution
 from sentiment.labels import LABELS
 from sentiment.model import SentimentModel
+
+if TYPE_CHECKING:
+    from sentiment.documents import ScoredSentence
 
 DEFAULT_MAX_CHARS = 5_000
 DEFAULT_BATCH_SIZE = 32
@@ -48,16 +51,28 @@ class Prediction:
     probabilities: dict[str, float]  # all three labels; sums to 1
     model: str  # model id, e.g. "bundled-3f2a9c0d1e4b"
     truncated: bool  # the text was cut at the model's maximum length
+    # Set by sentiment.documents (the plain predict leaves the defaults):
+    language: str | None = None  # ISO 639-1, None when unsure (very short texts)
+    language_supported: bool = True  # False: confidently a language the model does not read
+    mixed: bool = False  # clearly positive and clearly negative sentences are both there
+    sentences: tuple[ScoredSentence, ...] = ()  # the breakdown, when asked for or needed
 
     def to_dict(self) -> dict[str, Any]:
-        """Flat, JSON-ready: label, score, negative, neutral, positive, model, truncated."""
-        return {
+        """Flat, JSON-ready: label, score, negative, neutral, positive, model, truncated,
+        language, language_supported, mixed, and `sentences` when there is a breakdown."""
+        flat: dict[str, Any] = {
             "label": self.label,
             "score": self.score,
             **self.probabilities,
             "model": self.model,
             "truncated": self.truncated,
+            "language": self.language,
+            "language_supported": self.language_supported,
+            "mixed": self.mixed,
         }
+        if self.sentences:
+            flat["sentences"] = [s.to_dict() for s in self.sentences]
+        return flat
 
 
 @dataclass(frozen=True)

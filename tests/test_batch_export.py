@@ -45,4 +45,5 @@ def test_owasp_examples_are_neutralised() -> None:
 def test_our_columns_get_a_suffix_when_the_input_already_has_them() -> None:
     assert result_header(["label", "text"]) == [
         "label", "text", "label_2", "score", "negative", "neutral", "positive", "truncated",
+        "language",
     ]  # fmt: skip

@@ -109,7 +109,7 @@ def test_rest_chosen_sheet_then_results_xlsx_match_the_csv(
     csv_rows = list(csv.reader(io.StringIO(as_csv)))
     assert header == csv_rows[0]
     assert header == ["id", "review", "label", "score", "negative", "neutral", "positive",
-                      "truncated"]  # fmt: skip
+                      "truncated", "language"]  # fmt: skip
     assert [row[1] for row in rows] == TEXTS  # formula-looking texts stay text, unescaped
     assert [unsanitize(row[1]) for row in csv_rows[1:]] == TEXTS
     assert [row[2] for row in rows] == [row[2] for row in csv_rows[1:]]

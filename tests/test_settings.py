@@ -104,3 +104,16 @@ def test_repr_hides_secrets() -> None:
     settings = build(DATABASE_URL="postgresql://u:hunter2hunter2@h/db", SECRET_KEY=STRONG_KEY)
     assert "hunter2" not in repr(settings)
     assert STRONG_KEY not in repr(settings)
+
+
+def test_model_languages_are_parsed_and_bad_codes_refused() -> None:
+    assert build().model_languages == frozenset({"en"})  # the bundled model: English only
+    assert build(MODEL_LANGUAGES="en, DE").model_languages == frozenset({"en", "de"})
+    assert build(MODEL_LANGUAGES="*").model_languages is None
+    assert build().LANGUAGE_POLICY == "flag"
+    for bad in ("english", "", "en,1x"):
+        with pytest.raises(ValidationError) as caught:
+            build(MODEL_LANGUAGES=bad)
+        assert "two-letter ISO 639-1 codes" in describe_validation_error(caught.value)
+    with pytest.raises(ValidationError):
+        build(LANGUAGE_POLICY="drop")

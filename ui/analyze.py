@@ -6,12 +6,17 @@ GUEST_MODE on, visitors get the same result as guests: nothing saved, rate-limit
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import gradio as gr
 
+from sentiment.language import name as language_name
 from services import Services
 from ui.common import client_key, current_account, request_token, shown_to_user
+
+if TYPE_CHECKING:
+    from sentiment import Prediction
+    from sentiment.documents import ScoredSentence
 
 GUEST_NOTE = (
     "You are trying Sentiscope as a **guest**: nothing is saved. "
@@ -19,7 +24,12 @@ GUEST_NOTE = (
     "and see insights."
 )
 SAVED_NOTE = "Saved to your history."
-TRUNCATED_NOTE = " The text was longer than the model reads; only its beginning was scored."
+MIXED_NOTE = " **Mixed:** it has clearly positive and clearly negative sentences."
+UNSUPPORTED_NOTE = (
+    "**This looks like {language}; the model reads {languages} only — the label is not "
+    "reliable**, so none is shown."
+)
+SENTENCE_COLORS = {"positive": "#16a34a", "neutral": "#9ca3af", "negative": "#dc2626"}
 # HighlightedText colours numeric scores red (positive) and purple (negative) whatever
 # the legend says, so words get named categories with an explicit colour each.
 RAISES_STRONGLY, RAISES = "raises strongly", "raises"
@@ -59,6 +69,14 @@ def build(services: Services, session: gr.State) -> None:
                 color_map=WORD_COLORS,
                 elem_id="analyze-words",
             )
+        sentences = gr.HighlightedText(
+            label="Sentences (each one's label; the whole text's weighs them by length)",
+            combine_adjacent=False,
+            show_legend=True,
+            color_map=SENTENCE_COLORS,
+            visible=False,
+            elem_id="analyze-sentences",
+        )
 
         def analyze(value: str, token: str | None, request: gr.Request) -> dict[Any, Any]:
             """Explain the text; save it when logged in, else answer as a guest."""
@@ -74,11 +92,22 @@ def build(services: Services, session: gr.State) -> None:
                     explanation = scoring.analyze_as_guest(value, client_key(request))
                     message = GUEST_NOTE
             prediction = explanation.prediction
-            if prediction.truncated:
-                message += TRUNCATED_NOTE
+            parts = breakdown(value, prediction.sentences)
+            shown = gr.update(value=parts, visible=len(prediction.sentences) > 1)
+            if not prediction.language_supported:
+                warning = unsupported_note(prediction, scoring.languages.describe())
+                return {  # no label, and no sentence labels either
+                    confidence: None,
+                    words: None,
+                    sentences: gr.update(value=None, visible=False),
+                    note: f"{warning} {message}",
+                }
+            if prediction.mixed:
+                message += MIXED_NOTE
             return {
                 confidence: prediction.probabilities,
                 words: highlight(explanation.spans),
+                sentences: shown,
                 note: message,
             }
 
@@ -86,9 +115,29 @@ def build(services: Services, session: gr.State) -> None:
             [button.click, text.submit],
             analyze,
             [text, session],
-            [confidence, words, note],
+            [confidence, words, sentences, note],
             api_visibility="private",
         )
+
+
+def unsupported_note(prediction: Prediction, languages: str) -> str:
+    """What Analyze says instead of a label the model cannot give."""
+    language = language_name(prediction.language or "")
+    return UNSUPPORTED_NOTE.format(language=language, languages=languages)
+
+
+def breakdown(text: str, sentences: tuple[ScoredSentence, ...]) -> list[tuple[str, str | None]]:
+    """The whole text for HighlightedText, each sentence tagged with its label."""
+    parts: list[tuple[str, str | None]] = []
+    cursor = 0
+    for sentence in sentences:
+        if sentence.start > cursor:
+            parts.append((text[cursor : sentence.start], None))
+        parts.append((sentence.text, sentence.label))
+        cursor = sentence.end
+    if cursor < len(text):
+        parts.append((text[cursor:], None))
+    return parts
 
 
 def highlight(spans: list[tuple[str, float]]) -> list[tuple[str, str | None]]:

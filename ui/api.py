@@ -1,5 +1,5 @@
-"""Endpoints for gradio_client with stable api_names: /login, /predict, /explain, /history,
-/insights.
+"""Endpoints for gradio_client with stable api_names: /login, /predict,
+/predict_sentences, /explain, /history, /insights.
 
 A gr.State is invisible to API clients, so each endpoint takes the token as an explicit
 parameter; left empty, an `Authorization: Bearer` header is used instead (gradio_client's
@@ -35,15 +35,31 @@ def build(services: Services) -> None:
             result = services.accounts.login(username, password, client_info(request), otp=code)
         return result.token.access_token
 
-    def predict(texts: list[str], token: str = "", request: gr.Request = None) -> list[dict]:  # type: ignore[assignment]
-        """Score texts (a list of strings) and save them to your history."""
+    def scored(texts: list[str], token: str, request: gr.Request, sentences: bool) -> list[dict]:
         account = current_account(services, token, request)
         with shown_to_user():
-            scored = services.scoring.score(account.id, texts, source=SOURCE_API)
-        return [
-            {"id": s.id, "text": s.text, **s.prediction.to_dict(), "created_at": str(s.created_at)}
-            for s in scored
-        ]
+            found = services.scoring.score(
+                account.id, texts, source=SOURCE_API, sentences=sentences
+            )
+        out = []
+        for s in found:
+            flat = s.prediction.to_dict()
+            if not sentences:  # a long text's breakdown is only given when asked for
+                flat.pop("sentences", None)
+            out.append({"id": s.id, "text": s.text, **flat, "created_at": str(s.created_at)})
+        return out
+
+    def predict(texts: list[str], token: str = "", request: gr.Request = None) -> list[dict]:  # type: ignore[assignment]
+        """Score texts (a list of strings) and save them to your history."""
+        return scored(texts, token, request, sentences=False)
+
+    def predict_sentences(
+        texts: list[str],
+        token: str = "",
+        request: gr.Request = None,  # type: ignore[assignment]
+    ) -> list[dict]:
+        """As /predict, with each text's `sentences` (text, start, end, label, score)."""
+        return scored(texts, token, request, sentences=True)
 
     def explain(text: str, token: str = "", request: gr.Request = None) -> dict[str, Any]:  # type: ignore[assignment]
         """Score one text and weigh each word (> 0 raises the label); not saved."""
@@ -101,6 +117,7 @@ def build(services: Services) -> None:
 
     gr.api(login, api_name="login")
     gr.api(predict, api_name="predict")
+    gr.api(predict_sentences, api_name="predict_sentences")
     gr.api(explain, api_name="explain")
     gr.api(history, api_name="history")
     gr.api(insights, api_name="insights")

@@ -60,6 +60,9 @@ def test_prediction_shape(tiny_model: SentimentModel) -> None:
         "positive",
         "model",
         "truncated",
+        "language",
+        "language_supported",
+        "mixed",
     }
     with pytest.raises(dataclasses.FrozenInstanceError):
         p.label = "positive"  # type: ignore[misc]
