@@ -104,6 +104,10 @@ class JobView:
             "encoding": self.details.get("encoding"),
             "delimiter": self.details.get("delimiter_name"),
             "sheet": self.details.get("sheet"),  # the workbook's sheet read; null for CSV
+            # Rows confidently in a language the model does not read: flagged (scored,
+            # `language` column) or, with LANGUAGE_POLICY=skip, left unscored; when done.
+            "unsupported_language": self.details.get("unsupported_language"),
+            "language_policy": self.details.get("language_policy"),
             "error": self.error,
             "created_at": self.created_at.isoformat(),
             "finished_at": self.finished_at.isoformat() if self.finished_at else None,

@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy.exc import OperationalError
 
 from batch.blobs import BlobStore, input_name, output_name, pack, unpack
+from batch.chunkscore import score_texts
 from batch.evaluation import Evaluator
 from batch.ingest import model_text
 from batch.jobs import SOURCE_BATCH
@@ -32,7 +33,6 @@ from storage.models import ACTIVE_JOB_STATUSES, LABELS, BatchJob, utcnow
 
 logger = logging.getLogger(__name__)
 
-PASS_ROWS = 256  # texts handed to the scheduler at a time; a stop request is seen between
 FAILED = "Scoring or saving failed; nothing was saved."
 
 
@@ -70,6 +70,7 @@ class _Tally:
     score_sum: float = 0.0
     truncated: int = 0
     evaluator: Evaluator | None = None  # when the batch names a label column
+    unsupported: int = 0  # rows confidently in a language the model does not read
 
     def add(self, label: int, score: float, cut: bool, gold: str | None) -> None:
         self.counts[label] += 1
@@ -138,44 +139,26 @@ class ChunkWork:
         also holds `languages` (one per text, None when unsure) and `unsupported`."""
         details = json.loads(details_json)
         found = list(_texts(rows, details["text_index"], details["max_chars"]))
-        rule = self.languages
         scorer = DocumentScorer(
             lambda texts: self._scheduler.predict(texts, lane=BATCH, max_chars=None),
             Window.of(self._scheduler.model),
-            rule,
+            self.languages,
         )
-        # Scored shortest first, so each pass holds texts of about the same length (as
-        # one `predict` over the chunk would sort them), and stored back in row order.
-        order = sorted(range(len(found)), key=lambda i: len(found[i][0]))
-        out: list[list[Any] | None] = [None] * len(found)
-        languages: list[str | None] = [None] * len(found)
-        unsupported = 0
-        model_id = ""
-        for start in range(0, len(order), PASS_ROWS):
+
+        def stop() -> None:
             if should_stop():
                 raise HandBack(f"chunk {number} of job {job_id} handed back")
-            part = order[start : start + PASS_ROWS]
-            checks = {i: rule.check(found[i][0]) for i in part}
-            unsupported += sum(not supported for _language, supported in checks.values())
-            for i, (language, _supported) in checks.items():
-                languages[i] = language
-            kept = [i for i in part if checks[i][1] or not rule.skip]  # the rest stay None
-            texts = [found[i][0] for i in kept]
-            scored = scorer.score(texts, languages=[checks[i] for i in kept])
-            for i, p in zip(kept, scored, strict=True):
-                probs = p.probabilities
-                out[i] = [LABELS.index(p.label), p.score, probs["negative"], probs["neutral"],
-                          probs["positive"], found[i][1] or p.truncated]  # fmt: skip
-                model_id = p.model
+
+        scored = score_texts(found, scorer, self.languages, stop)
         with self._db.session_scope() as session:
             if not jobs.finish_chunk(session, job_id, number, len(found)):
                 session.rollback()  # done by another worker, or the job is over
                 return
             payload = {
-                "model": model_id,
-                "results": out,
-                "languages": languages,
-                "unsupported": unsupported,
+                "model": scored.model,
+                "results": scored.results,
+                "languages": scored.languages,
+                "unsupported": scored.unsupported,
             }
             self.blobs.put(session, user_id, job_id, output_name(number), pack(payload))
 
@@ -217,6 +200,9 @@ class ChunkWork:
         )
         if tally.evaluator is not None:
             job.evaluation = json.dumps(tally.evaluator.result())
+        details["unsupported_language"] = tally.unsupported
+        details["language_policy"] = self.languages.policy
+        job.details = json.dumps(details)
         session.flush()
 
     def _prediction_rows(
@@ -231,6 +217,7 @@ class ChunkWork:
         for number in range(job.chunk_count):
             rows = unpack(self.blobs.get(session, job.user_id, job.id, input_name(number)))
             payload = unpack(self.blobs.get(session, job.user_id, job.id, output_name(number)))
+            tally.unsupported += int(payload.get("unsupported", 0))
             texts = _texts(rows, details["text_index"], details["max_chars"])
             scored = zip(texts, payload["results"], strict=True)
             golds = _label_cells(rows, details)  # one per text; endless None without labels

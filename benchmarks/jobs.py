@@ -5,8 +5,10 @@ and the time from the end of a large upload to the 202.
     python benchmarks/jobs.py --postgres URL --rows 20000 --latency-s 15   # quicker
 
 Every figure comes from this one run, on a fresh database:
-- baseline: the same rows scored and written in one process without jobs (the model in
-  chunks of 1,000, then one COPY), which is what a batch cost before jobs;
+- the model alone: the rows scored in chunks of 1,000 in one process, then one COPY (what
+  a batch cost before jobs, before long documents and the language check);
+- baseline: the same, each chunk scored as a chunk worker scores it (whole documents and
+  the language check): the single-process rate the job path is held to;
 - in-process: a web process with BATCH_WORKERS=1, end to end (POST to done);
 - 1 and 2 standalone workers (`python app.py worker`) with a web process that scores
   nothing (BATCH_WORKERS=0), end to end;
@@ -74,23 +76,31 @@ def end_to_end(url: str, bearer: str, path: Path, rows: int) -> float:
     return rows / (time.perf_counter() - start)
 
 
-def baseline(database_url: str, path: Path, rows: int) -> float:
-    """Scoring and writing in one process, no jobs: the model in chunks, one COPY."""
+def baseline(database_url: str, path: Path, rows: int, *, languages: bool = True) -> float:
+    """Scoring and writing in one process, no jobs: chunks of 1,000 scored as a chunk
+    worker scores them (whole documents and the language check, sentiment.documents;
+    `languages=False`: the model alone), then one COPY."""
     from batch.ingest import Limits, inspect, iter_chunks
     from sentiment import Prediction, load_model, predict
+    from sentiment.documents import DocumentScorer, Window
+    from sentiment.language import LanguageRule
     from storage import Database, predictions, upgrade_head, users
     from storage.models import User, utcnow
 
     db = Database(normalize_database_url(database_url))
     upgrade_head(db.engine)
     model = load_model("bundled", backend="onnx-int8")
+    scorer = DocumentScorer(
+        lambda texts: predict(model, texts, max_chars=None), Window.of(model), LanguageRule()
+    )
     limits = Limits(max_bytes=10**9, max_rows=10**7, max_chars=5000)
     start = time.perf_counter()
     info = inspect(path, limits)
     staged: list[tuple[str, Prediction]] = []
     for chunk in iter_chunks(path, info, limits, 1000):
         texts = [r.text for r in chunk if r.text]
-        staged.extend(zip(texts, predict(model, texts, max_chars=None), strict=True))
+        scored = scorer.score(texts) if languages else predict(model, texts, max_chars=None)
+        staged.extend(zip(texts, scored, strict=True))
     with db.session_scope() as session:
         user = users.add(
             session,
@@ -133,6 +143,28 @@ def latency(url: str, bearer: str, users: int, seconds: float) -> tuple[float, f
     return q[49], q[94], len(times)
 
 
+def during_a_batch(
+    url: str, bearer: str, args: argparse.Namespace, short: Path, big: Path, rng: random.Random
+) -> None:
+    """Interactive latency idle and during a batch in the server's own worker; then the
+    time from a large upload to its 202."""
+    idle = latency(url, bearer, args.latency_users, args.latency_s)
+    status_url, _ = submit(url, bearer, short)
+    busy = latency(url, bearer, args.latency_users, args.latency_s)
+    wait_done(url, bearer, status_url)
+    print(
+        f"/api/predict, {args.latency_users} users: idle p50 {idle[0]:.1f} ms p95 "
+        f"{idle[1]:.1f} ms ({idle[2]} calls); during a batch p50 {busy[0]:.1f} ms p95 "
+        f"{busy[1]:.1f} ms ({busy[2]} calls); p95 ratio {busy[1] / idle[1]:.2f}x"
+    )
+    n = max(1, int(args.upload_mb * 1e6 / 620))
+    write_csv(big, review_texts(n, rng))
+    size = big.stat().st_size / 1e6
+    big_url, to_202 = submit(url, bearer, big)
+    print(f"upload of {size:,.1f} MB ({n:,} reviews): {to_202:.2f} s from POST to the 202")
+    httpx.post(f"{url}{big_url}/cancel", headers={"Authorization": f"Bearer {bearer}"})
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--postgres", required=True, help="server URL; a fresh database is made")
@@ -140,6 +172,9 @@ def main() -> None:
     parser.add_argument("--latency-users", type=int, default=5)
     parser.add_argument("--latency-s", type=float, default=30.0)
     parser.add_argument("--upload-mb", type=float, default=50.0)
+    parser.add_argument(
+        "--rates-only", action="store_true", help="rows/s only: no latency, no large upload"
+    )
     add_model_cache_option(parser)
     args = parser.parse_args()
     print(describe(None, "inference threads per process"))
@@ -150,29 +185,17 @@ def main() -> None:
     cache = args.model_cache
     with fresh_database(args.postgres) as database:
         assert database is not None
+        bare = baseline(database, short, args.rows, languages=False)
+        print(f"the model alone (one process, no jobs, no language check): {bare:,.0f} rows/s")
         base = baseline(database, short, args.rows)
-        print(f"baseline (one process, no jobs): {base:,.0f} rows/s")
+        print(f"baseline (one process, no jobs, same scoring as a worker): {base:,.0f} rows/s")
         with app_server(work / "a", cache, database, BATCH_WORKERS="1", MAX_UPLOAD_MB="60") as web:
             bearer = token(web.url, "bench_inproc")
             inproc = end_to_end(web.url, bearer, short, args.rows)
             print(f"in-process worker (BATCH_WORKERS=1): {inproc:,.0f} rows/s "
                   f"({inproc / base:.0%} of the baseline)")  # fmt: skip
-            idle = latency(web.url, bearer, args.latency_users, args.latency_s)
-            status_url, _ = submit(web.url, bearer, short)
-            busy = latency(web.url, bearer, args.latency_users, args.latency_s)
-            wait_done(web.url, bearer, status_url)
-            print(
-                f"/api/predict, {args.latency_users} users: idle p50 {idle[0]:.1f} ms p95 "
-                f"{idle[1]:.1f} ms ({idle[2]} calls); during a batch p50 {busy[0]:.1f} ms p95 "
-                f"{busy[1]:.1f} ms ({busy[2]} calls); p95 ratio {busy[1] / idle[1]:.2f}x"
-            )
-            big = work / "big.csv"
-            n = max(1, int(args.upload_mb * 1e6 / 620))
-            write_csv(big, review_texts(n, rng))
-            size = big.stat().st_size / 1e6
-            big_url, to_202 = submit(web.url, bearer, big)
-            print(f"upload of {size:,.1f} MB ({n:,} reviews): {to_202:.2f} s from POST to the 202")
-            httpx.post(f"{web.url}{big_url}/cancel", headers={"Authorization": f"Bearer {bearer}"})
+            if not args.rates_only:
+                during_a_batch(web.url, bearer, args, short, work / "big.csv", rng)
         with app_server(work / "b", cache, database, BATCH_WORKERS="0") as front:
             bearer = token(front.url, "bench_workers")
             with worker_process(work, cache, database):

@@ -15,13 +15,15 @@ from typing import Any
 
 from errors import AppError, InvalidInput
 from sentiment.csvio import detect_text_column, find_column, read_sst_trees, read_table
-from sentiment.inference import predict
+from sentiment.documents import DocumentScorer, Window
+from sentiment.inference import Prediction, predict
 from sentiment.labels import LABELS
 from sentiment.model import BACKENDS, DEFAULT_BACKEND, DEFAULT_CACHE_DIR, SentimentModel, load_model
 from sentiment.tabular import inspect, iter_rows
 from sentiment.xlsxwrite import Cell, XlsxTable
 
 log = logging.getLogger("sentiment")
+CLI_CHUNK = 1_000  # texts scored between two moves of the progress bar
 BENCHMARK = Path(__file__).resolve().parent.parent / "benchmarks" / "inference.py"
 
 
@@ -121,10 +123,15 @@ def score_command(args: argparse.Namespace) -> int:
     skipped = len(texts) - len(usable)
     model = _load(args)
     started = time.perf_counter()
+    # Whole documents, as uploads are scored: a text longer than the model's window by
+    # its sentences (sentiment/documents.py), never cut. No language check here.
+    scorer = DocumentScorer(lambda t: predict(model, t, max_chars=None), Window.of(model))
+    predictions: list[Prediction] = []
     with _progress(len(usable), "scoring") as bar:
-        predictions = predict(
-            model, [texts[i] for i in usable], max_chars=args.max_chars, progress=bar.update
-        )
+        for start in range(0, len(usable), CLI_CHUNK):
+            part = [texts[i] for i in usable[start : start + CLI_CHUNK]]
+            predictions += scorer.score(part, languages=[(None, True)] * len(part))
+            bar.update(len(part))
     elapsed = time.perf_counter() - started
     by_row = dict(zip(usable, predictions, strict=True))
     header = [*info.columns, *added]

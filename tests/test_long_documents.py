@@ -23,6 +23,7 @@ from tests.helpers import bearer
 from tests.ui_calls import crafted_request, ui_handler
 from ui.analyze import UNSUPPORTED_NOTE
 from ui.app import build_ui
+from ui.batch import summary_text
 
 GOOD = "The room was spacious and spotless, and the staff were wonderful and helpful. "
 BAD = "The breakfast was cold and disgusting, and the manager was rude to us. "
@@ -148,6 +149,9 @@ def test_batch_rows_get_whole_document_labels_and_a_language(
     assert by_text["Great!"]["language"] == ""  # too short to tell
     assert by_text[""]["label"] == by_text[""]["language"] == ""  # empty rows stay blank
     assert job.to_dict()["scored"] == 4
+    summary = job.to_dict()
+    assert (summary["unsupported_language"], summary["language_policy"]) == (1, "flag")
+    assert "1 rows look like another language than the model reads (scored" in summary_text(job)
     with services.db.session_scope() as session:
         stored = jobs.get(session, job.id)
         assert stored is not None
@@ -166,5 +170,7 @@ def test_skip_leaves_other_languages_unscored_and_out_of_history(
     assert by_text[GERMAN]["language"] == "de"
     assert by_text[LONG]["label"] in ("negative", "neutral", "positive")
     assert job.to_dict()["scored"] == 3
+    assert (job.to_dict()["unsupported_language"], job.to_dict()["language_policy"]) == (1, "skip")
+    assert "(left unscored; see the language column)" in summary_text(job)
     texts = {row.text for row in services.history.page(user_id, HistoryFilters()).rows}
     assert GERMAN not in texts and LONG in texts

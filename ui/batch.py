@@ -66,6 +66,11 @@ def summary_text(job: JobView) -> str:
                      f"{', '.join(map(str, shown))}{more}).")  # fmt: skip
     if job.truncated:
         lines.append(f"{job.truncated:,} texts were truncated for the model.")
+    foreign = job.details.get("unsupported_language") or 0
+    if foreign:
+        done = "left unscored" if job.details.get("language_policy") == "skip" else "scored"
+        lines.append(f"{foreign:,} rows look like another language than the model reads "
+                     f"({done}; see the language column).")  # fmt: skip
     return "\n\n".join(lines)
 
 

@@ -47,6 +47,27 @@ def test_score_writes_input_columns_plus_scores(
     assert "rows/s" in capsys.readouterr().out
 
 
+def test_score_labels_a_text_longer_than_the_window_by_its_sentences(
+    tmp_path: Path, three_label_dir: Path
+) -> None:
+    from sentiment import load_model
+    from sentiment.documents import DocumentScorer, Window
+    from sentiment.inference import predict
+
+    long = " ".join(f"Sentence number {i} says the food was fine." for i in range(120))
+    source = write_csv(tmp_path / "in.csv", [["review"], [long], ["short and sweet"]])
+    out = tmp_path / "out.csv"
+    args = ["score", str(source), "-o", str(out), "--model", str(three_label_dir)]
+    assert main([*args, "--backend", "torch"]) == 0
+    rows = read_csv(out)
+    model = load_model(str(three_label_dir), backend="torch")
+    scorer = DocumentScorer(lambda t: predict(model, t, max_chars=None), Window.of(model))
+    (whole,) = scorer.score([long], languages=[(None, True)])
+    assert whole.sentences  # too long for the window: scored by its sentences, not cut
+    assert rows[0]["label"] == whole.label
+    assert float(rows[0]["score"]) == pytest.approx(whole.score, abs=1e-3)
+
+
 def test_score_keeps_existing_label_columns(tmp_path: Path, three_label_dir: Path) -> None:
     source = write_csv(tmp_path / "in.csv", [["text", "label"], ["great fun", "positive"]])
     out = tmp_path / "out.csv"
