@@ -24,6 +24,7 @@ from auth.secret_key import (
     development_key,
     warn_if_short,
 )
+from batch_settings import BatchSettings
 from errors import ConfigError
 from model_settings import ModelSettings
 from storage.urls import describe_database, normalize_database_url
@@ -48,9 +49,9 @@ SQLITE_FILENAME = "sentiscope.db"
 _REDIS_SCHEMES = {"redis", "rediss", "unix"}
 
 
-class Settings(ModelSettings, BaseSettings):
+class Settings(ModelSettings, BatchSettings, BaseSettings):
     """All configuration, from environment variables of the same name (the model's
-    fields in model_settings.py)."""
+    fields in model_settings.py, the batches' in batch_settings.py)."""
 
     model_config = SettingsConfigDict(env_file=".env", extra="ignore", validate_default=True)
 
@@ -84,34 +85,6 @@ class Settings(ModelSettings, BaseSettings):
         default="INFO", description="Python logging level."
     )
     MAX_UPLOAD_MB: int = Field(default=50, gt=0, le=1024, description="Largest upload accepted.")
-    MAX_BATCH_ROWS: int = Field(
-        default=200_000, ge=1, le=10_000_000, description="Most data rows one batch CSV may hold."
-    )
-    MAX_BATCH_TEXT_CHARS: int = Field(
-        default=5_000,
-        ge=1,
-        le=1_000_000,
-        description="Batch texts longer than this are cut to it for the model and flagged.",
-    )
-    BATCH_WORKERS: int = Field(
-        default=1,
-        ge=0,
-        le=64,
-        description="Batch worker threads in each web process; 0: only `python app.py worker` "
-        "processes score batches (PostgreSQL).",
-    )
-    BATCH_CHUNK_ROWS: int = Field(
-        default=1_000,
-        ge=1,
-        le=100_000,
-        description="Rows per batch chunk, the unit of work a worker takes (fewer for long texts).",
-    )
-    BATCH_FILES_DAYS: int = Field(
-        default=30,
-        ge=1,
-        le=36_500,
-        description="Days a batch's stored upload and results are kept; its history rows stay.",
-    )
     ADMIN_USERNAME: str | None = Field(
         default=None, description="Optional: an admin account created at start if missing."
     )

@@ -13,14 +13,13 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from itertools import islice
 from pathlib import Path
 
 from errors import CsvFormatError
 from sentiment.columns import choose_column, detect_text_column, unique_names
 from sentiment.csvformat import (
-    DELIMITER_NAMES,
     SNIFF_BYTES,
     Records,
     detect_encoding,
@@ -28,6 +27,7 @@ from sentiment.csvformat import (
     open_text,
     sniff_delimiter,
 )
+from sentiment.table_info import CSV, UNLIMITED, XLSX, CsvInfo, Limits, Row
 from sentiment.xlsxread import Workbook, kind_of
 
 __all__ = [
@@ -38,59 +38,6 @@ __all__ = [
 PREVIEW_ROWS = 10
 SAMPLE_ROWS = 200  # rows that decide the text column when no name matches
 REPORTED_LINES = 20  # empty-text rows listed by line number; the rest are only counted
-XLSX = "xlsx"
-CSV = "csv"
-
-
-@dataclass(frozen=True)
-class Limits:
-    max_bytes: int
-    max_rows: int
-    max_chars: int
-
-
-UNLIMITED = Limits(max_bytes=1 << 62, max_rows=1 << 62, max_chars=1 << 62)
-
-
-@dataclass(frozen=True)
-class CsvInfo:
-    """What `inspect` learnt about a file; enough to show a preview and stream it."""
-
-    encoding: str  # "" for a workbook
-    delimiter: str  # "" for a workbook
-    columns: list[str]
-    text_column: str
-    detected_column: str  # the guess; `text_column` differs when the caller chose another
-    rows: int  # data rows, blank lines not counted
-    empty_rows: int  # rows whose text is empty: reported and skipped
-    empty_lines: list[int]  # line (or Excel row) numbers of the first REPORTED_LINES of them
-    truncated_rows: int  # texts longer than the limit, cut for the model
-    preview: list[dict[str, str]] = field(repr=False)
-    format: str = CSV  # "csv" (CSV/TSV/text) or "xlsx"
-    sheet: str | None = None  # the sheet read, for a workbook
-    sheets: list[str] = field(default_factory=list)  # every worksheet of a workbook
-
-    @property
-    def text_index(self) -> int:
-        return self.columns.index(self.text_column)
-
-    @property
-    def to_score(self) -> int:
-        return self.rows - self.empty_rows
-
-    @property
-    def delimiter_name(self) -> str:
-        if self.format == XLSX:
-            return ""
-        return DELIMITER_NAMES.get(self.delimiter, repr(self.delimiter))
-
-
-@dataclass(frozen=True)
-class Row:
-    line: int  # line (or Excel row) where the record starts (1-based)
-    cells: list[str]  # one per column
-    text: str  # the text for the model, cut to the limit; "" when empty
-    truncated: bool
 
 
 RowStream = Iterator[tuple[int, list[str]]]

@@ -13,8 +13,8 @@ from tests.helpers import ROOT
 
 WEB_FRAMEWORKS = {"gradio", "gradio_client", "fastapi", "starlette", "uvicorn"}
 DOMAIN = [
-    "storage", "auth", "sentiment", "analysis", "settings.py", "model_settings.py", "services.py",
-    "errors.py",
+    "storage", "auth", "sentiment", "analysis", "settings.py", "model_settings.py",
+    "batch_settings.py", "services.py", "errors.py",
 ]  # fmt: skip
 
 
