@@ -41,15 +41,13 @@ def _files_to_rows(db: Database, files: FileBlobStore) -> int:
 
 def _rows_to_files(db: Database, files: FileBlobStore) -> int:
     rows = DatabaseBlobStore()
-    moved = 0
     with db.session_scope() as session:
         owner = jobs.owners(session)
-        for key, job_id in jobs.blob_keys(session):
-            if job_id not in owner:
-                continue
+        keys = [(key, job_id) for key, job_id in jobs.blob_keys(session) if job_id in owner]
+        for key, job_id in keys:
             name = key.removeprefix(f"{job_id}/")
-            files.put(session, owner[job_id], job_id, name, rows.get(session, 0, job_id, name))
-            moved += 1
-        for job_id in {j for _k, j in jobs.blob_keys(session)} & set(owner):
+            user_id = owner[job_id]
+            files.put(session, user_id, job_id, name, rows.get(session, user_id, job_id, name))
+        for job_id in {job_id for _key, job_id in keys}:
             jobs.delete_blobs(session, job_id)
-    return moved
+    return len(keys)
