@@ -376,6 +376,9 @@ def test_rest_evaluates_with_the_suggested_map_and_downloads_the_misclassified_r
     assert found["empty_labels"] == found["unmapped_labels"] == 0
     again = client.get(f"/api/batch/{body['batch_id']}", headers=bearer(token)).json()
     assert again["evaluation"] == found
+    charted = client.get(f"/api/insights?batch_id={body['batch_id']}", headers=bearer(token))
+    assert charted.json()["evaluation"] == found
+    assert client.get("/api/insights", headers=bearer(token)).json()["evaluation"] is None
 
     download = client.get(body["misclassified_url"], headers=bearer(token))
     assert download.status_code == 200
@@ -441,6 +444,10 @@ def test_gradio_client_batch_and_submit_take_the_label_options(
         assert time.monotonic() < deadline
         time.sleep(0.2)
     assert status["evaluation"] == found  # same file, same model, same figures
+    charted = gradio.predict(
+        token, "all", "all", str(summary["batch_id"]), "", "", "", api_name="/insights"
+    )
+    assert charted["evaluation"] == found and charted["total"] == len(REVIEWS)
 
     with pytest.raises(Exception, match="There is no label column 'grade'"):
         gradio.predict(handle_file(str(path)), "", token, "grade", "", api_name="/batch_submit")

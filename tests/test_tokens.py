@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 
 import pytest
 from jose import jwt
 
-from auth.tokens import TokenService
+from auth.tokens import CLOCK_SKEW, TokenService
 from errors import InvalidToken
 from tests.helpers import FakeClock
 
@@ -107,3 +108,21 @@ def test_missing_claims_are_refused() -> None:
     token = jwt.encode({"sub": "1", "exp": 4102444800}, KEY, algorithm="HS256")
     with pytest.raises(InvalidToken):
         TokenService(KEY).verify(token)
+
+
+def test_a_token_from_beyond_the_clock_skew_is_refused_and_one_within_it_accepted() -> None:
+    clock = FakeClock()
+    ahead = FakeClock()
+    ahead.advance(seconds=CLOCK_SKEW.total_seconds() - 5)
+    assert TokenService(KEY, clock=clock).verify(TokenService(KEY, clock=ahead).issue(3, 0).access_token)
+    ahead.advance(seconds=10)
+    with pytest.raises(InvalidToken, match="invalid"):
+        TokenService(KEY, clock=clock).verify(TokenService(KEY, clock=ahead).issue(3, 0).access_token)
+
+
+def test_a_token_whose_not_before_time_is_still_to_come_is_refused() -> None:
+    # jose checks `nbf` against the real clock, so this one uses it too.
+    now = int(time.time())
+    claims = {"sub": "3", "iat": now, "exp": now + 3600, "jti": "x", "ver": 0, "nbf": now + 120}
+    with pytest.raises(InvalidToken):
+        TokenService(KEY).verify(jwt.encode(claims, KEY, algorithm="HS256"))
