@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from analysis.insights import bin_range
 from api.deps import CurrentAccount, ServicesDep
@@ -37,11 +39,17 @@ class InsightsOut(BaseModel):
     confidence: list[BinCount]
     top_words: dict[str, list[WordCount]]
     words_sampled: int
+    evaluation: dict[str, Any] | None = Field(
+        default=None,
+        description="With `batch_id`: that batch's evaluation on its own labels, as its "
+        "status carries it (null when it named no label column).",
+    )
 
 
 @router.get("/insights", response_model=InsightsOut, responses=ERRORS)
 def insights(account: CurrentAccount, services: ServicesDep, filters: Filters) -> InsightsOut:
-    """Counts per label, per day and per confidence range, and top words per label."""
+    """Counts per label, per day and per confidence range, top words per label and, for
+    one batch, its evaluation on your labels."""
     found = services.insights.for_user(account.id, filters)
     return InsightsOut(
         total=found.total,
@@ -55,4 +63,7 @@ def insights(account: CurrentAccount, services: ServicesDep, filters: Filters) -
             for label, words in found.words.items()
         },
         words_sampled=found.words_sampled,
+        evaluation=(
+            services.batches.evaluation(account.id, filters.batch_id) if filters.batch_id else None
+        ),
     )

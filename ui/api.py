@@ -109,11 +109,15 @@ def build(services: Services) -> None:
         search: str = "",
         request: gr.Request = None,  # type: ignore[assignment]
     ) -> dict[str, Any]:
-        """Summary counts: total, per label, per day and top words per label."""
+        """Summary counts: total, per label, per day and top words per label; with `batch`,
+        that batch's evaluation on your labels (null when it named no label column)."""
         account = current_account(services, token, request)
         with shown_to_user():
             chosen = filter_ui.parse(label, source, batch, since, until, search)
-            return services.insights.for_user(account.id, chosen).summary()
+            found = services.insights.for_user(account.id, chosen).summary()
+            if chosen.batch_id:
+                found["evaluation"] = services.batches.evaluation(account.id, chosen.batch_id)
+            return found
 
     gr.api(login, api_name="login")
     gr.api(predict, api_name="predict")
