@@ -28,6 +28,7 @@ from sqlalchemy import create_engine, text
 
 from analysis.filters import make_filters
 from analysis.insights import InsightsService
+from benchmarks.machine import describe
 from settings import normalize_database_url
 from storage import predictions, upgrade_head
 from storage.engine import Database
@@ -106,6 +107,7 @@ def run(url: str, rows: int, repeat: int) -> None:
         "label=negative": make_filters(label="negative"),
         "text search 'refund'": make_filters(search="refund"),
     }
+    print(describe(1, what="threads (one query at a time)"))
     print(f"{'insights for':30} {'p50 ms':>8} {'p95 ms':>8}")
     for name, filters in cases.items():
         samples = []

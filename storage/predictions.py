@@ -228,38 +228,26 @@ def _utc_day(session: Session) -> ColumnElement[Any]:
     return func.date(Prediction.created_at)  # SQLite keeps UTC text: 'YYYY-MM-DD HH:MM:SS'
 
 
-def count_by_day_and_label(
+def counts_by_label_day_and_bin(
     session: Session, user_id: int, filters: HistoryFilters
-) -> list[tuple[str, str, int]]:
-    """(YYYY-MM-DD in UTC, label, count), oldest day first."""
+) -> list[tuple[str, str, int, int]]:
+    """(label, YYYY-MM-DD in UTC, score bin, count) in one pass over the matching rows:
+    Insights derives its distribution, trend and histogram from these. Bin i holds scores
+    in [i/10, (i+1)/10); a score of 1.0 is in bin 9."""
     day = _utc_day(session).label("day")
-    query = (
-        select(day, Prediction.label, func.count())
-        .where(*_where(user_id, filters))
-        .group_by(day, Prediction.label)
-        .order_by(day, Prediction.label)
-    )
-    return [(str(d), label, int(n)) for d, label, n in session.execute(query).all()]
-
-
-def score_histogram(
-    session: Session, user_id: int, filters: HistoryFilters
-) -> list[tuple[int, str, int]]:
-    """(bin, label, count): bin i holds scores in [i/10, (i+1)/10); a score of 1.0 is in 9."""
     scaled = Prediction.score * HISTOGRAM_BINS
     # CAST truncates on SQLite but rounds on PostgreSQL, which has floor() instead.
     postgres = session.get_bind().dialect.name == "postgresql"
-    bucket = cast(func.floor(scaled) if postgres else scaled, Integer)
+    bucket = cast(func.floor(scaled) if postgres else scaled, Integer).label("bin")
     query = (
-        select(bucket.label("bin"), Prediction.label, func.count())
+        select(Prediction.label, day, bucket, func.count())
         .where(*_where(user_id, filters))
-        .group_by(bucket, Prediction.label)
+        .group_by(Prediction.label, day, bucket)
     )
-    counts: dict[tuple[int, str], int] = {}
-    for b, label, n in session.execute(query).all():
-        key = (min(int(b), HISTOGRAM_BINS - 1), label)
-        counts[key] = counts.get(key, 0) + int(n)
-    return [(b, label, n) for (b, label), n in sorted(counts.items())]
+    return [
+        (label, str(d), min(int(b), HISTOGRAM_BINS - 1), int(n))
+        for label, d, b, n in session.execute(query).all()
+    ]
 
 
 def texts(
