@@ -1,4 +1,4 @@
-"""``python -m sentiment score | evaluate | benchmark | train``."""
+"""``python -m sentiment score | evaluate | benchmark | train | calibrate``."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m sentiment",
         description="Sentiscope's sentiment engine: score a CSV/TSV/.xlsx file, evaluate against "
-        "gold labels, benchmark inference, train the bundled model.",
+        "gold labels, benchmark inference, train and calibrate the bundled model.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
 
@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("benchmark", help="run benchmarks/inference.py (pass its options after)")
     sub.add_parser("train", help="train the bundled model (sentiment.train; options after)")
+    sub.add_parser(
+        "calibrate", help="fit the neutral margin and temperature on dev sets (options after)"
+    )
     return parser
 
 
@@ -202,6 +205,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from sentiment import train
 
         return int(train.main(argv[1:]) or 0)
+    if argv[:1] == ["calibrate"]:
+        from sentiment import calibrate
+
+        return calibrate.main(argv[1:])
     if argv[:1] == ["benchmark"]:
         sys.argv = [str(BENCHMARK), *argv[1:]]
         runpy.run_path(str(BENCHMARK), run_name="__main__")

@@ -5,6 +5,7 @@ Layout (see ``../shared/data/sentiment/README.md``)::
     sst2/{train,dev,test}.tsv            sentence<TAB>label (0/1), tokenised, lower-cased
     sst_trees/{train,dev,test}.txt       PTB trees, a 0-4 label on every node
     blitzer/<domain>/{train,dev}.tsv     sentence<TAB>label (0/1), cased reviews
+    semeval_tweets/{train,dev}.tsv       text<TAB>label (negative/neutral/positive), tweets
 
 Labels are returned as class indices of the bundled model: 0 negative, 1 neutral,
 2 positive. Binary corpora therefore only use 0 and 2.
@@ -88,6 +89,18 @@ def sst2(root: Path, split: str) -> list[Example]:
 
 def blitzer(root: Path, split: str, domain: str) -> list[Example]:
     return read_tsv(root / "blitzer" / domain / f"{split}.tsv", f"blitzer/{domain}/{split}")
+
+
+def semeval(root: Path, split: str) -> list[Example]:
+    """SemEval 2013-2016 three-class tweets, SMS and blog messages, as people write them."""
+    path = root / "semeval_tweets" / f"{split}.tsv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t", quotechar='"')
+        return [
+            Example(row["text"].strip(), LABELS.index(row["label"].strip()), f"semeval/{split}")
+            for row in reader
+            if row.get("text", "").strip()
+        ]
 
 
 def _parse_tree(line: str) -> Iterator[tuple[int, list[str]]]:

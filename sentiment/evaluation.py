@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from errors import InvalidInput
+from sentiment.calibration import ECE_BINS, expected_calibration_error
 from sentiment.inference import probabilities, validate
 from sentiment.labels import LABELS, NEGATIVE, NEUTRAL, POSITIVE
 from sentiment.model import SentimentModel
@@ -43,6 +44,14 @@ class Report:
     macro_f1: float
     per_class: dict[str, ClassScores]
     confusion: list[list[int]]  # gold rows x predicted columns, over per_class's labels
+    # Top-class expected calibration error (sentiment.calibration), when probabilities
+    # were at hand: binary sets use the negative-vs-positive probability.
+    ece: float | None = None
+
+    @property
+    def macro_recall(self) -> float:
+        """Mean of the per-class recalls (SemEval's headline figure)."""
+        return float(np.mean([s.recall for s in self.per_class.values()]))
 
 
 def parse_gold(values: Sequence[str]) -> tuple[list[int], bool]:
@@ -115,11 +124,16 @@ def evaluate(
     probs, _ = probabilities(model, validate(texts, max_chars), progress=progress)
     if binary:
         predicted = np.where(probs[:, POSITIVE] > probs[:, NEGATIVE], POSITIVE, NEGATIVE)
+        polar = probs[:, [NEGATIVE, POSITIVE]]
+        confidence = polar.max(axis=1) / np.clip(polar.sum(axis=1), 1e-12, None)
         classes = [NEGATIVE, POSITIVE]
     else:
         predicted = probs.argmax(axis=1)
+        confidence = probs.max(axis=1)
         classes = [NEGATIVE, NEUTRAL, POSITIVE]
-    return score(gold, predicted.tolist(), classes)
+    correct = predicted == np.asarray(gold)
+    ece = expected_calibration_error(confidence, correct)
+    return replace(score(gold, predicted.tolist(), classes), ece=ece)
 
 
 def format_report(report: Report) -> str:
@@ -128,6 +142,12 @@ def format_report(report: Report) -> str:
         f"rows      {report.rows:,} ({kind})",
         f"accuracy  {report.accuracy:.2%}",
         f"macro-F1  {report.macro_f1:.2%}",
+        f"macro-recall {report.macro_recall:.2%}",
+        *(
+            [f"ECE       {report.ece:.2%} (top class, {ECE_BINS} bins)"]
+            if report.ece is not None
+            else []
+        ),
         "",
         f"{'class':<10}{'precision':>10}{'recall':>10}{'f1':>10}{'support':>10}",
     ]

@@ -176,7 +176,7 @@ def pass_inputs(enc: _Encoded, rows: np.ndarray) -> dict[str, np.ndarray]:
 
 def forward(model: SentimentModel, inputs: dict[str, np.ndarray]) -> np.ndarray:
     """The model only: one pass over padded inputs -> (rows, 3) probabilities."""
-    logits = model.runner(inputs)
+    logits = model.calibration.apply(model.runner(inputs), model.label_map.neutral_output)
     return model.label_map.fold(softmax(logits.astype(np.float32)))
 
 

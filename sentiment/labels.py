@@ -63,6 +63,11 @@ class LabelMap:
     def has_neutral(self) -> bool:
         return NEUTRAL in self.targets
 
+    @property
+    def neutral_output(self) -> int | None:
+        """The model output that means neutral, if one does."""
+        return self.targets.index(NEUTRAL) if NEUTRAL in self.targets else None
+
     def fold(self, probs: np.ndarray) -> np.ndarray:
         """(n, num_labels) model probabilities -> (n, 3) canonical probabilities."""
         if probs.shape[-1] != len(self.targets):

@@ -13,11 +13,12 @@ import os
 import threading
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from errors import ModelError
+from sentiment.calibration import Calibration, from_config
 from sentiment.labels import LabelMap, map_labels
 from sentiment.runner import Runner
 from sentiment.sources import (
@@ -78,6 +79,8 @@ class SentimentModel:
     input_names: tuple[str, ...]
     threads: int
     runner: Runner
+    # The neutral margin and temperature from the model's config.json (none: as it is).
+    calibration: Calibration = field(default_factory=Calibration)
 
 
 def available_cores() -> int:
@@ -139,6 +142,7 @@ def _assemble(
         input_names=tuple(n for n in tokenizer.model_input_names if n in names),
         threads=threads,
         runner=runner,
+        calibration=from_config(config),
     )
 
 
