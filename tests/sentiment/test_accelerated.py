@@ -12,7 +12,9 @@ import pytest
 
 from errors import ModelError
 from sentiment import export, sources, weights
-from sentiment.inference import explain, predict
+from sentiment.accelerated import signed_weights_exact
+from sentiment.explanation import explain
+from sentiment.inference import predict
 from sentiment.model import build
 from tests.sentiment.conftest import save_transformers_dir
 
@@ -121,3 +123,17 @@ def test_weights_are_keyed_by_their_bytes(folder: Path) -> None:
 def test_an_unreachable_hub_model_says_how_to_run_offline(tmp_path: Path) -> None:
     with pytest.raises(ModelError, match="SENTIMENT_MODEL=bundled"):
         build("sentiscope-tests/no-such-model", backend="onnx-int8", cache_dir=tmp_path)
+
+
+@pytest.mark.parametrize(
+    ("flags", "exact"),
+    [
+        ("flags\t\t: fpu sse2 avx avx2 fma", False),  # AVX2 only: u8 x s8 saturates
+        ("flags\t\t: fpu avx2 avx512f avx512bw avx512_vnni", True),
+        ("flags\t\t: fpu avx2 avx_vnni", True),
+        ("flags\t\t: fpu sse2 sse4_2", True),  # no AVX2: as before (not measured)
+        ("Features\t: fp asimd asimddp", True),  # ARM
+    ],
+)
+def test_int8_weights_are_signed_only_where_they_multiply_exactly(flags: str, exact: bool) -> None:
+    assert signed_weights_exact(f"processor\t: 0\n{flags}\n") is exact
