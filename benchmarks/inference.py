@@ -57,7 +57,8 @@ def worker(config: str, args: argparse.Namespace) -> dict[str, object]:
     started = time.perf_counter()
     sys.path.insert(0, str(ROOT))
     from sentiment.evaluation import evaluate
-    from sentiment.inference import explain, predict
+    from sentiment.explanation import explain
+    from sentiment.inference import predict
     from sentiment.model import build
 
     threads = args.threads

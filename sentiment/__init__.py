@@ -14,14 +14,15 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from sentiment.inference import Explanation, Prediction, explain, predict
+    from sentiment.explanation import explain
+    from sentiment.inference import Explanation, Prediction, predict
     from sentiment.labels import LABELS
     from sentiment.model import SentimentModel, available_cores, load_model
 
 _EXPORTS = {
     "Explanation": "sentiment.inference",
     "Prediction": "sentiment.inference",
-    "explain": "sentiment.inference",
+    "explain": "sentiment.explanation",
     "predict": "sentiment.inference",
     "LABELS": "sentiment.labels",
     "SentimentModel": "sentiment.model",

@@ -7,8 +7,6 @@ long ones and nothing is padded to 512 tokens.
 
 from __future__ import annotations
 
-import math
-import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -17,7 +15,6 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from errors import InvalidInput
-from sentiment import attribution
 from sentiment.labels import LABELS
 from sentiment.model import SentimentModel
 
@@ -40,8 +37,6 @@ TOKENIZE_CHUNK = 1_024
 # to 68 beside a mask of 32). Callers tokenise in their own threads (the scheduler only
 # runs the model), so every call holds this lock; a call takes about a millisecond.
 TOKENIZING = threading.Lock()
-# Words for explain(): runs of word characters (with inner apostrophes), or punctuation.
-_WORD = re.compile(r"\w+(?:['’]\w+)*|[^\w\s]+")
 
 
 @dataclass(frozen=True)
@@ -239,51 +234,3 @@ def predict(
         model, checked, batch_size=batch_size, batch_tokens=batch_tokens, progress=progress
     )
     return postprocess(model, probs, truncated)
-
-
-def explain(
-    model: SentimentModel,
-    text: str,
-    *,
-    max_chars: int | None = DEFAULT_MAX_CHARS,
-    max_variants: int = 128,
-) -> Explanation:
-    """Per-word contributions to the predicted label, by occlusion (one batched pass).
-
-    The weights come from sentiment.attribution: variants with words removed, fitted on
-    the predicted label's log-odds. Long texts are occluded in groups of neighbouring
-    words so that at most ``max_variants`` variants are scored; a group's words share
-    its weight.
-    """
-    (text,) = validate([text], max_chars)
-    words = [m.span() for m in _WORD.finditer(text)]
-    enc = preprocess(model, [text])
-    if enc.truncated[0]:  # words the model never sees contribute nothing
-        with TOKENIZING:
-            offsets = model.tokenizer(
-                text, truncation=True, max_length=model.max_length, return_offsets_mapping=True
-            )["offset_mapping"]
-        seen_until = max(end for _, end in offsets)
-        words = [w for w in words if w[0] < seen_until]
-    size = max(1, math.ceil(len(words) / attribution.max_groups(max_variants)))
-    groups = [words[i : i + size] for i in range(0, len(words), size)]
-    kept = attribution.masks(len(groups), max_variants)
-    variants = [attribution.occlude(text, groups, row) for row in kept]
-    probs, truncated = probabilities(model, variants)
-    (prediction,) = postprocess(model, probs[:1], truncated[:1])
-    best = LABELS.index(prediction.label)
-    weights = attribution.fit(kept, attribution.log_odds(probs, best))
-    weight_of = {
-        span[0]: float(w) for group, w in zip(groups, weights, strict=True) for span in group
-    }
-    spans: list[tuple[str, float]] = []
-    cursor = 0
-    for match in _WORD.finditer(text):
-        start, end = match.span()
-        if start > cursor:
-            spans.append((text[cursor:start], 0.0))
-        spans.append((match.group(), weight_of.get(start, 0.0)))
-        cursor = end
-    if cursor < len(text):
-        spans.append((text[cursor:], 0.0))
-    return Explanation(prediction=prediction, spans=spans)

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from sentiment.evaluation import evaluate
-from sentiment.inference import explain, predict
+from sentiment.explanation import explain
+from sentiment.inference import predict
 from sentiment.model import SentimentModel, build
 
 # The public corpora live beside the repository (../shared); CI may point elsewhere.
@@ -91,3 +92,33 @@ def test_int8_keeps_sst2_dev_accuracy(bundled_model: SentimentModel, tmp_path: P
     fast = build("bundled", backend="onnx-int8", cache_dir=tmp_path)
     fp32 = evaluate(bundled_model, texts, labels).accuracy
     assert evaluate(fast, texts, labels).accuracy >= fp32 - 0.005
+
+
+REVIEW = (
+    "We stayed four nights at the hotel near the station in early spring. "
+    "The room was spotless and the bed was wonderful. "
+    "Breakfast was served from seven until ten in the garden room. "
+    "The staff at the front desk were rude and unhelpful. "
+    "Our friends took the train from the airport, which took forty minutes. "
+    "Overall it was a lovely stay and we would gladly come back."
+)
+
+
+def test_a_long_review_is_explained_sentence_by_sentence_with_the_right_signs(
+    bundled_model: SentimentModel,
+) -> None:
+    from sentiment import explanation
+
+    assert len(explanation._WORD.findall(REVIEW)) > explanation.LOCAL_WORDS
+    result = explain(bundled_model, REVIEW)
+    assert "".join(segment for segment, _ in result.spans) == REVIEW
+    assert result.prediction.label == "positive"
+    weights = {word: weight for word, weight in result.spans if word.strip()}
+    ranked = sorted(weights, key=lambda w: -weights[w])
+    assert {"wonderful", "lovely", "spotless"} & set(ranked[:4])
+    assert weights["rude"] < 0 and weights["unhelpful"] < 0  # they lower "positive"
+    assert ranked[-1] in {"rude", "unhelpful"}
+    # Factual sentences carry little either way.
+    assert max(abs(weights[w]) for w in ("station", "train", "airport", "seven")) < max(
+        weights["wonderful"], weights["lovely"]
+    )

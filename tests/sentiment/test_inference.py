@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from errors import InvalidInput
-from sentiment.inference import DEFAULT_BATCH_CELLS, explain, length_groups, predict
+from sentiment.explanation import explain
+from sentiment.inference import DEFAULT_BATCH_CELLS, length_groups, predict
 from sentiment.model import SentimentModel
 from tests.sentiment.conftest import MAX_POSITIONS
 
