@@ -109,6 +109,19 @@ def worker(config: str, args: argparse.Namespace) -> dict[str, object]:
     result["p50_ms"] = statistics.median(latencies)
     result["p95_ms"] = statistics.quantiles(latencies, n=20)[-1]
     if not config.startswith("pipeline"):
+        # The model alone on one text (tokenised beforehand): the "model time".
+        import numpy as np
+
+        from sentiment.inference import forward, pass_inputs, preprocess
+
+        model_times = []
+        for text in rows["short"][: args.latency_runs]:
+            inputs = pass_inputs(preprocess(engine, [text]), np.array([0]))
+            t0 = time.perf_counter()
+            forward(engine, inputs)
+            model_times.append((time.perf_counter() - t0) * 1000)
+        result["model_p50_ms"] = statistics.median(model_times)
+    if not config.startswith("pipeline"):
         # Analyze's word weights for ~100-word reviews: one batched pass of occlusions.
         hundred = [t for t in rows["review"] if 90 <= len(t.split()) <= 110][: args.explain_runs]
         explain(engine, hundred[0])
@@ -151,18 +164,20 @@ def table(results: list[dict[str, object]], default: str) -> str:
     }
     lines = [
         "| path | short rows/s | x pipeline | review rows/s | x pipeline | p50 ms | p95 ms "
-        "| explain p50 ms | load s | model load s | torch | peak RSS MB | SST-2 test acc |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
+        "| model p50 ms | explain p50 ms | load s | model load s | torch | peak RSS MB "
+        "| SST-2 test acc |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
     ]
     for r in results:
         name = str(r["config"]) + (" (default)" if r["config"] == default else "")
         acc = f"{float(r['sst2_test_acc']):.2%}" if "sst2_test_acc" in r else "-"  # type: ignore[arg-type]
         short, review = float(r["short_rows_s"]), float(r["review_rows_s"])  # type: ignore[arg-type]
         explained = f"{r['explain_p50_ms']:,.0f}" if "explain_p50_ms" in r else "-"
+        alone = f"{r['model_p50_ms']:.2f}" if "model_p50_ms" in r else "-"
         lines.append(
             f"| {name} | {short:,.0f} | {short / best['short_rows_s']:.2f} | {review:,.0f} "
             f"| {review / best['review_rows_s']:.2f} | {r['p50_ms']:.1f} | {r['p95_ms']:.1f} "
-            f"| {explained} | {r['load_s']:.1f} | {r['model_load_s']:.2f} "
+            f"| {alone} | {explained} | {r['load_s']:.1f} | {r['model_load_s']:.2f} "
             f"| {'yes' if r['torch_imported'] else 'no'} | {r['peak_rss_mb']:,.0f} | {acc} |"
         )
     return "\n".join(lines)
