@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from errors import InvalidInput
+from sentiment.calibration import softmax
 from sentiment.labels import LABELS
 from sentiment.model import SentimentModel
 
@@ -155,12 +156,6 @@ def length_groups(
         take = max(1, int(fits.sum()))
         yield order[start : start + take]
         start += take
-
-
-def softmax(logits: np.ndarray) -> np.ndarray:
-    shifted = logits - logits.max(axis=-1, keepdims=True)
-    exp = np.exp(shifted)
-    return exp / exp.sum(axis=-1, keepdims=True)
 
 
 def pass_inputs(enc: _Encoded, rows: np.ndarray) -> dict[str, np.ndarray]:
