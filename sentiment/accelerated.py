@@ -35,9 +35,11 @@ def signed_weights_exact(cpuinfo: str | None = None) -> bool:
     return bool(found & {"avx512_vnni", "avx_vnni"}) or "avx2" not in found
 
 
+# Read once: the export quantises with it, and the cache key below names it.
+SIGNED_WEIGHTS = signed_weights_exact()
 # Bump when the export recipe changes, so stale cache entries are not reused. The weights'
 # sign is part of it: a cache shared by machines of both kinds keeps one graph for each.
-RECIPE = "int8-fused-v8" + ("" if signed_weights_exact() else "-u8w")
+RECIPE = "int8-fused-v8" + ("" if SIGNED_WEIGHTS else "-u8w")
 
 
 def session_options(threads: int, *, spin: bool = False) -> ort.SessionOptions:

@@ -235,14 +235,14 @@ def export_int8(model: PreTrainedModel, input_names: Sequence[str], target: Path
     """Export, fuse, check, quantise to int8; write ``target`` atomically; the fused counts.
 
     Weights int8 per output channel (uint8 on x86 without VNNI, where int8 saturates:
-    sentiment.accelerated.signed_weights_exact); activations uint8 per tensor, scaled at
+    sentiment.accelerated.SIGNED_WEIGHTS); activations uint8 per tensor, scaled at
     run time.
     Keeping the feed-forward down projections in fp32 moved accuracy by a few sentences
     either way but ran 1.6x slower, so every MatMul is int8.
     """
     from onnxruntime.quantization import QuantType, quantize_dynamic
 
-    from sentiment.accelerated import signed_weights_exact
+    from sentiment.accelerated import SIGNED_WEIGHTS
 
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=target.parent) as tmp:
@@ -257,7 +257,7 @@ def export_int8(model: PreTrainedModel, input_names: Sequence[str], target: Path
             quantize_dynamic(
                 fused,
                 int8,
-                weight_type=QuantType.QInt8 if signed_weights_exact() else QuantType.QUInt8,
+                weight_type=QuantType.QInt8 if SIGNED_WEIGHTS else QuantType.QUInt8,
                 per_channel=True,
                 extra_options={"DefaultTensorType": 1},  # float, for ops shape inference skips
             )
