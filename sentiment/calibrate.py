@@ -2,7 +2,7 @@
 three-class dev sets (SST-3 dev sentences, SemEval dev tweets; never a test set), print
 each set's figures before and after, and write them into the model's config.json.
 
-The selection rule (sentiment.calibration.fit): the margin with the best mean of
+The selection rule (`fit`): the margin with the best mean of
 macro-recall and macro-F1 over the dev sets, then the temperature with the least
 negative log-likelihood. Run it after ``python -m sentiment train``.
 """
@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import argparse
 import json
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -20,18 +21,57 @@ from sentiment import data
 from sentiment.calibration import (
     CONFIG_KEY,
     Calibration,
-    DevSet,
     expected_calibration_error,
-    fit,
-    macro_recall,
     reliability,
     softmax,
 )
+from sentiment.evaluation import Report, score
 from sentiment.inference import probabilities
 from sentiment.model import BUNDLED, DEFAULT_BACKEND, SentimentModel, build
 from sentiment.sources import BUNDLED_DIR, CONFIG_FILE
 
 NEUTRAL = data.NEUTRAL
+# Margins tried (added to the neutral logit), and temperatures.
+MARGINS = np.round(np.arange(-1.0, 3.01, 0.05), 2)
+TEMPERATURES = np.round(np.exp(np.linspace(np.log(0.4), np.log(4.0), 181)), 4)
+
+
+@dataclass(frozen=True)
+class DevSet:
+    """Raw three-class logits of one dev set (canonical order) and its gold labels."""
+
+    name: str
+    logits: np.ndarray
+    gold: np.ndarray
+
+    def scored(self, calibration: Calibration, neutral: int = NEUTRAL) -> Report:
+        """The metrics of the labels this calibration gives, over the classes present."""
+        predicted = calibration.apply(self.logits, neutral).argmax(axis=1)
+        classes = sorted(set(self.gold.tolist()))
+        return score(self.gold.tolist(), predicted.tolist(), classes)
+
+
+def margin_score(sets: Sequence[DevSet], margin: float, neutral: int = NEUTRAL) -> float:
+    """The selection rule: the mean over the dev sets of macro-recall and macro-F1."""
+    reports = [dev.scored(Calibration(1.0, margin), neutral) for dev in sets]
+    return float(np.mean([f for r in reports for f in (r.macro_recall, r.macro_f1)]))
+
+
+def fit(sets: Sequence[DevSet], neutral: int = NEUTRAL) -> Calibration:
+    """The margin that maximises `margin_score` (the smallest of ties), then the
+    temperature with the least negative log-likelihood over every dev row pooled."""
+    scores = [margin_score(sets, float(m), neutral) for m in MARGINS]
+    margin = float(MARGINS[int(np.argmax(scores))])
+    logits = np.concatenate([d.logits for d in sets])
+    gold = np.concatenate([d.gold for d in sets])
+    shifted = Calibration(1.0, margin).apply(logits, neutral)
+
+    def nll(temperature: float) -> float:
+        probs = softmax(shifted / temperature)
+        return float(-np.log(np.clip(probs[np.arange(len(gold)), gold], 1e-12, None)).mean())
+
+    temperature = float(min(TEMPERATURES, key=nll))
+    return Calibration(round(temperature, 4), margin)
 
 
 def dev_sets(model: SentimentModel, root: Path) -> list[DevSet]:
@@ -52,15 +92,13 @@ def dev_sets(model: SentimentModel, root: Path) -> list[DevSet]:
 
 def figures(dev: DevSet, calibration: Calibration) -> dict[str, float]:
     probs = softmax(calibration.apply(dev.logits, NEUTRAL))
-    predicted = probs.argmax(axis=1)
-    correct = predicted == dev.gold
-    classes = sorted(set(dev.gold.tolist()))
-    recalls = {data.LABELS[c]: float(correct[dev.gold == c].mean()) for c in classes}
+    scored = dev.scored(calibration)
+    correct = probs.argmax(axis=1) == dev.gold
     return {
-        "accuracy": float(correct.mean()),
-        "macro_recall": macro_recall(dev.gold, predicted, classes),
+        "accuracy": scored.accuracy,
+        "macro_recall": scored.macro_recall,
         "ece": expected_calibration_error(probs.max(axis=1), correct),
-        **{f"recall_{k}": v for k, v in recalls.items()},
+        **{f"recall_{name}": s.recall for name, s in scored.per_class.items()},
     }
 
 

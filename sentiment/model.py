@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from errors import ModelError
-from sentiment.calibration import Calibration, from_config
+from sentiment.calibration import CONFIG_KEY, Calibration, from_config
 from sentiment.labels import LabelMap, map_labels
 from sentiment.runner import Runner
 from sentiment.sources import (
@@ -142,7 +142,7 @@ def _assemble(
         input_names=tuple(n for n in tokenizer.model_input_names if n in names),
         threads=threads,
         runner=runner,
-        calibration=from_config(config),
+        calibration=from_config(_setting(config, CONFIG_KEY)),
     )
 
 

@@ -11,18 +11,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from sentiment.calibrate import write
+from sentiment.calibrate import DevSet, fit, write
 from sentiment.calibration import (
     CONFIG_KEY,
     Calibration,
-    DevSet,
     expected_calibration_error,
-    fit,
     from_config,
-    macro_recall,
     reliability,
     softmax,
 )
+from sentiment.evaluation import score
 from sentiment.inference import probabilities
 from sentiment.model import SentimentModel, build
 
@@ -76,7 +74,10 @@ def test_fit_recovers_the_margin_and_temperature_of_a_miscalibrated_model() -> N
             expected_calibration_error(p.max(1), p.argmax(1) == dev.gold) for p in (before, after)
         ]
         assert ece[1] < 0.03 < ece[0]
-        recall = [macro_recall(dev.gold, p.argmax(1), [0, 1, 2]) for p in (before, after)]
+        recall = [
+            score(dev.gold.tolist(), p.argmax(1).tolist(), [0, 1, 2]).macro_recall
+            for p in (before, after)
+        ]
         assert recall[1] > recall[0]
 
 
@@ -92,7 +93,7 @@ def test_fit_recovers_the_margin_and_temperature_of_a_miscalibrated_model() -> N
     ],
 )
 def test_a_config_without_a_usable_calibration_means_none(config: dict[str, object]) -> None:
-    assert from_config(config) == Calibration()
+    assert from_config(config.get(CONFIG_KEY)) == Calibration()
 
 
 def test_a_model_whose_config_carries_a_calibration_applies_it(
