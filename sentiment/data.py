@@ -6,6 +6,7 @@ Layout (see ``../shared/data/sentiment/README.md``)::
     sst_trees/{train,dev,test}.txt       PTB trees, a 0-4 label on every node
     blitzer/<domain>/{train,dev}.tsv     sentence<TAB>label (0/1), cased reviews
     semeval_tweets/{train,dev}.tsv       text<TAB>label (negative/neutral/positive), tweets
+    subj_objective/train.tsv             text<TAB>neutral, objective sentences, tokenised
 
 Labels are returned as class indices of the bundled model: 0 negative, 1 neutral,
 2 positive. Binary corpora therefore only use 0 and 2.
@@ -14,10 +15,11 @@ Labels are returned as class indices of the bundled model: 0 negative, 1 neutral
 from __future__ import annotations
 
 import csv
+import random
 import re
 import sys
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 NEGATIVE, NEUTRAL, POSITIVE = 0, 1, 2
@@ -165,18 +167,53 @@ def _dedupe(rows: list[Example]) -> list[Example]:
     return out
 
 
-def training_set(root: Path, *, blitzer_repeat: int = 2) -> list[Example]:
-    """The bundled model's training rows: SST phrases (3-class) + SST-2 train + Blitzer train.
+def objective(root: Path) -> list[Example]:
+    """Factual, opinion-free sentences (Pang & Lee 2004), all neutral, detokenised."""
+    path = root / "subj_objective" / "train.tsv"
+    with path.open(newline="", encoding="utf-8") as fh:
+        reader = csv.DictReader(fh, delimiter="\t", quotechar='"')
+        return [
+            Example(detokenize(row["text"]), NEUTRAL, "objective/train")
+            for row in reader
+            if row.get("text", "").strip()
+        ]
 
-    Only ``train`` splits are read. The tree phrases come detokenised (how users write)
-    and SST-2 train in its tokenised, lower-cased form (how the benchmark is written);
-    both are built from the same sentences, so the polar phrases are seen twice, which
-    also offsets the neutral majority of the tree nodes. Blitzer's cased multi-domain
-    reviews are few but look most like users' text, so they are repeated.
+
+@dataclass(frozen=True)
+class Mix:
+    """How many times each training source is used; a fraction below 1 samples it."""
+
+    sst: float = 1.0  # SST tree phrases (3-class) and SST-2 train
+    blitzer: float = 2.0
+    semeval: float = 0.0
+    objective: float = 0.0
+
+
+def _take(rows: list[Example], times: float, rng: random.Random) -> list[Example]:
+    whole, part = divmod(times, 1.0)
+    return rows * int(whole) + rng.sample(rows, round(len(rows) * part))
+
+
+def training_set(root: Path, mix: Mix = Mix(), *, seed: int = 13) -> list[Example]:
+    """The bundled model's training rows, drawn from the ``train`` splits only.
+
+    The SST tree phrases come detokenised (how users write) and SST-2 train in its
+    tokenised, lower-cased form (how the benchmark is written); both are built from the
+    same sentences, so the polar phrases are seen twice, which also offsets the neutral
+    majority of the tree nodes. Blitzer's cased multi-domain reviews are few but look
+    most like users' text, so they are repeated. SemEval's tweets, SMS and blog messages
+    and the objective sentences teach informal text and plain statements.
     """
-    rows = _dedupe(sst_trees(root, "train", phrases=True)) + _dedupe(sst2(root, "train"))
+    rng = random.Random(seed)  # noqa: S311 (a reproducible sample, not a secret)
+    sst = _dedupe(sst_trees(root, "train", phrases=True)) + _dedupe(sst2(root, "train"))
+    rows = _take(sst, mix.sst, rng)
     for domain in BLITZER_DOMAINS:
-        rows.extend(blitzer(root, "train", domain) * blitzer_repeat)
+        rows.extend(_take(blitzer(root, "train", domain), mix.blitzer, rng))
+    if mix.semeval:
+        tweets = [replace(e, text=detokenize(e.text)) for e in semeval(root, "train")]
+        rows.extend(_take(tweets, mix.semeval, rng))
+    if mix.objective:
+        rows.extend(_take(objective(root), mix.objective, rng))
     return rows
 
 
@@ -185,4 +222,5 @@ def dev_sets(root: Path) -> dict[str, list[Example]]:
     sets = {"sst2/dev": sst2(root, "dev"), "sst3/dev": sst_trees(root, "dev", phrases=False)}
     for domain in BLITZER_DOMAINS:
         sets[f"blitzer/{domain}/dev"] = blitzer(root, "dev", domain)
+    sets["semeval/dev"] = semeval(root, "dev")
     return sets

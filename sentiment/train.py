@@ -25,6 +25,7 @@ from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
 from sentiment import data
+from sentiment.devscores import SELECTIONS, bf16, collate, evaluate
 
 log = logging.getLogger("sentiment.train")
 
@@ -57,6 +58,14 @@ def build_model(base_dir: Path) -> BertForSequenceClassification:
     return model
 
 
+def start_from(model: BertForSequenceClassification, init: Path) -> None:
+    """Overlay a saved run's delta (``delta.safetensors``): training continues from it."""
+    delta = {k: v.float() for k, v in load_file(str(init / "delta.safetensors")).items()}
+    missing, unexpected = model.load_state_dict(delta, strict=False)
+    assert not unexpected, unexpected
+    assert all(k.startswith(FROZEN_PREFIX) for k in missing), missing
+
+
 def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[list[int]]:
     """Shuffled batches of similar length, so padding stays small (bucketed sampling)."""
     order = list(range(len(lengths)))
@@ -68,63 +77,6 @@ def batches(lengths: list[int], batch_size: int, rng: random.Random) -> list[lis
         out.extend(chunk[i : i + batch_size] for i in range(0, len(chunk), batch_size))
     rng.shuffle(out)
     return out
-
-
-def collate(ids: list[list[int]], device: torch.device) -> dict[str, torch.Tensor]:
-    width = max(map(len, ids))
-    input_ids = torch.zeros(len(ids), width, dtype=torch.long)
-    mask = torch.zeros(len(ids), width, dtype=torch.long)
-    for row, seq in enumerate(ids):
-        input_ids[row, : len(seq)] = torch.tensor(seq)
-        mask[row, : len(seq)] = 1
-    return {"input_ids": input_ids.to(device), "attention_mask": mask.to(device)}
-
-
-@torch.inference_mode()
-def probabilities(model, tokenizer, texts: list[str], device, max_length: int) -> np.ndarray:
-    model.eval()
-    enc = tokenizer(texts, truncation=True, max_length=max_length)["input_ids"]
-    order = sorted(range(len(texts)), key=lambda i: len(enc[i]))
-    out = np.zeros((len(texts), len(data.LABELS)), dtype=np.float32)
-    for start in range(0, len(order), 128):
-        idx = order[start : start + 128]
-        with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
-            logits = model(**collate([enc[i] for i in idx], device)).logits
-        out[idx] = torch.softmax(logits.float(), -1).cpu().numpy()
-    model.train()
-    return out
-
-
-def score(probs: np.ndarray, gold: list[int]) -> dict[str, float]:
-    """Accuracy (binary sets compare negative vs positive) and 3-class macro-F1."""
-    y = np.array(gold)
-    if set(gold) <= {data.NEGATIVE, data.POSITIVE}:
-        pred = np.where(probs[:, data.POSITIVE] > probs[:, data.NEGATIVE], 2, 0)
-        return {"accuracy": float((pred == y).mean())}
-    pred = probs.argmax(-1)
-    f1s = []
-    for c in range(len(data.LABELS)):
-        tp = float(((pred == c) & (y == c)).sum())
-        denom = float((pred == c).sum() + (y == c).sum())
-        f1s.append(2 * tp / denom if denom else 0.0)
-    return {"accuracy": float((pred == y).mean()), "macro_f1": float(np.mean(f1s))}
-
-
-def evaluate(model, tokenizer, dev: dict[str, list[data.Example]], device, max_length):
-    scores = {
-        name: score(
-            probabilities(model, tokenizer, [e.text for e in rows], device, max_length),
-            [e.label for e in rows],
-        )
-        for name, rows in dev.items()
-    }
-    blitzer = [v["accuracy"] for k, v in scores.items() if k.startswith("blitzer/")]
-    scores["blitzer/mean"] = {"accuracy": float(np.mean(blitzer))}
-    # Model selection: SST-2 dev and the mean over Blitzer's five domains, equally.
-    scores["selection"] = {
-        "score": (scores["sst2/dev"]["accuracy"] + scores["blitzer/mean"]["accuracy"]) / 2
-    }
-    return scores
 
 
 def save(model: BertForSequenceClassification, out: Path, log_record: dict) -> None:
@@ -150,7 +102,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--max-length", type=int, default=256)
     p.add_argument("--warmup", type=float, default=0.06)
     p.add_argument("--weight-decay", type=float, default=0.01)
-    p.add_argument("--blitzer-repeat", type=int, default=2)
+    p.add_argument("--init", type=Path, default=None, help="continue from a saved run")
+    p.add_argument("--sst", type=float, default=1.0, help="times SST phrases + SST-2 are used")
+    p.add_argument("--blitzer", type=float, default=2.0, help="times Blitzer train is used")
+    p.add_argument("--semeval", type=float, default=0.0, help="times SemEval train is used")
+    p.add_argument("--objective", type=float, default=0.0, help="times objective rows are used")
+    p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument(
+        "--select",
+        choices=sorted(SELECTIONS),
+        default="reviews",
+        help="checkpoint rule: reviews = SST-2 + Blitzer dev; all = also SST-3 and SemEval dev",
+    )
     p.add_argument("--seed", type=int, default=13)
     p.add_argument("--evals-per-epoch", type=int, default=2)
     p.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
@@ -175,7 +138,10 @@ def main(argv: list[str] | None = None) -> int:
     log.info("settings: %s", json.dumps(settings))
 
     tokenizer = AutoTokenizer.from_pretrained(base_dir)
-    train = data.training_set(args.data_dir, blitzer_repeat=args.blitzer_repeat)
+    mix = data.Mix(
+        sst=args.sst, blitzer=args.blitzer, semeval=args.semeval, objective=args.objective
+    )
+    train = data.training_set(args.data_dir, mix, seed=args.seed)
     dev = data.dev_sets(args.data_dir)
     if args.limit:
         train = random.Random(args.seed).sample(train, min(args.limit, len(train)))
@@ -187,6 +153,8 @@ def main(argv: list[str] | None = None) -> int:
     ids, labels = enc["input_ids"], torch.tensor([e.label for e in train])
 
     model = build_model(base_dir)
+    if args.init:
+        start_from(model, args.init)
     model.to(device)  # type: ignore[arg-type]
     for name, param in model.named_parameters():
         param.requires_grad = not name.startswith(FROZEN_PREFIX)
@@ -217,9 +185,11 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.epochs):
         for batch in batches(lengths, args.batch_size, rng):
             inputs = collate([ids[i] for i in batch], device)
-            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16(device)):
                 logits = model(**inputs).logits
-            loss = torch.nn.functional.cross_entropy(logits.float(), labels[batch].to(device))
+            loss = torch.nn.functional.cross_entropy(
+                logits.float(), labels[batch].to(device), label_smoothing=args.label_smoothing
+            )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
             optimizer.step()
@@ -229,11 +199,13 @@ def main(argv: list[str] | None = None) -> int:
             late = args.deadline_s and time.monotonic() - started > args.deadline_s
             if step % eval_every and step != total and not late:
                 continue
-            scores = evaluate(model, tokenizer, dev, device, args.max_length)
+            scores = evaluate(
+                model, tokenizer, dev, device, args.max_length, SELECTIONS[args.select]
+            )
             record = {
                 "epoch": round(step / steps_per_epoch, 2),
                 "step": step,
-                "loss": float(loss),
+                "loss": loss.item(),
                 "elapsed_s": round(time.monotonic() - started, 1),
                 "scores": scores,
             }

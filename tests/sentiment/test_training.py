@@ -1,0 +1,80 @@
+"""The training data mix and ``python -m sentiment train`` continuing from a saved run."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from sentiment import data
+from sentiment.model import BUNDLED_DIR
+
+DATA = Path(
+    os.environ.get("SENTIMENT_DATA_DIR")
+    or Path(__file__).resolve().parents[2].parent / "shared" / "data" / "sentiment"
+)
+INFORMAL = data.Mix(sst=0.15, blitzer=1, semeval=1, objective=1)
+
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def root() -> Path:
+    if not (DATA / "semeval_tweets" / "train.tsv").is_file():
+        if os.environ.get("REQUIRE_BUNDLED_MODEL") == "1":
+            pytest.fail(f"REQUIRE_BUNDLED_MODEL=1 but {DATA} lacks the corpora")
+        pytest.skip(f"{DATA} is not present")
+    return DATA
+
+
+def test_the_default_mix_is_the_one_the_bundled_weights_were_trained_on(root: Path) -> None:
+    kept = json.loads((BUNDLED_DIR / "train_log.json").read_text())
+    rows = data.training_set(root)
+    assert len(rows) == kept["data_sizes"]["train"]
+    labels = Counter(data.LABELS[e.label] for e in rows)
+    assert dict(labels) == kept["train_labels"]
+
+
+def test_the_informal_mix_adds_tweets_and_objective_sentences_from_train_only(
+    root: Path,
+) -> None:
+    rows = data.training_set(root, INFORMAL)
+    sources = Counter(e.source.split("/")[0] for e in rows)
+    assert sources["semeval"] == len(data.semeval(root, "train")) == 48_770
+    assert sources["objective"] == 5_000
+    assert sources["blitzer"] == 5 * 1_700
+    assert all(e.source.endswith("/train") or e.source == "sst3" for e in rows)
+    assert all(e.label == data.NEUTRAL for e in rows if e.source.startswith("objective"))
+    # The sampled share of SST is the same for the same seed, different for another.
+    assert [e.text for e in data.training_set(root, INFORMAL)] == [e.text for e in rows]
+    other = data.training_set(root, INFORMAL, seed=14)
+    assert [e.text for e in other] != [e.text for e in rows]
+    # SemEval's PTB-style quotes are written as people write them.
+    assert not any("``" in e.text for e in rows if e.source.startswith("semeval"))
+
+
+def test_training_continues_from_a_saved_run(root: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file
+
+    from sentiment import train
+
+    out = tmp_path / "run"
+    argv = ["--data-dir", str(root), "--init", str(BUNDLED_DIR), "--out", str(out)]
+    argv += ["--semeval", "1", "--objective", "1", "--select", "all", "--epochs", "1"]
+    argv += ["--limit", "40", "--batch-size", "20", "--max-length", "48", "--lr", "1e-9"]
+    assert train.main(argv) == 0
+
+    log = json.loads((out / "train_log.json").read_text())
+    scores = log["best"]["scores"]
+    assert {"sst2/dev", "sst3/dev", "semeval/dev", "blitzer/mean"} <= scores.keys()
+    parts = [scores[k][m] for k, m in train.SELECTIONS["all"]]
+    assert scores["selection"]["score"] == pytest.approx(sum(parts) / 4)
+    # With a vanishing learning rate the continued weights are the saved run's.
+    before = load_file(str(BUNDLED_DIR / "delta.safetensors"))
+    after = load_file(str(out / "delta.safetensors"))
+    assert before.keys() == after.keys()
+    name = "bert.encoder.layer.5.output.dense.weight"
+    assert (after[name].float() - before[name].float()).abs().max() < 1e-3
