@@ -106,7 +106,8 @@ class ScoringService:
         within the model's window; the label is the whole document's."""
         from sentiment import Explanation, explain
 
-        explanation = explain(self._model, text, max_chars=self.max_chars)
+        score = self._scheduler.probabilities if self._scheduler is not None else None
+        explanation = explain(self._model, text, max_chars=self.max_chars, score=score)
         prediction = explanation.prediction
         if sentences or prediction.truncated:
             (prediction,) = self.predict([text], sentences=sentences)

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -36,6 +37,8 @@ LOCAL_WORDS = 40  # texts with more words than this (and 2+ sentences) go senten
 _MIN_VARIANTS = 4  # per sentence
 
 Span = tuple[int, int]
+# Scores texts: (n, 3) probabilities and truncation flags (inference.probabilities' shape).
+Scorer = Callable[[Sequence[str]], tuple[np.ndarray, list[bool]]]
 
 
 def explain(
@@ -44,11 +47,14 @@ def explain(
     *,
     max_chars: int | None = DEFAULT_MAX_CHARS,
     max_variants: int = 128,
+    score: Scorer | None = None,
 ) -> Explanation:
     """Per-word contributions to the predicted label, by occlusion (one batched pass).
 
     At most about ``max_variants`` variants are scored; when a piece has more words than
     its variants can weigh, neighbouring words are occluded together and share a weight.
+    `score` runs the variants (default: the model directly; a server passes its
+    scheduler's `probabilities`, so that explanations share the inference loop).
     """
     (text,) = validate([text], max_chars)
     words = _seen_words(model, text)
@@ -59,7 +65,7 @@ def explain(
     variants = [text] if local else []
     for *_, texts in plans:
         variants.extend(texts)
-    probs, truncated = probabilities(model, variants)
+    probs, truncated = (score or (lambda texts: probabilities(model, texts)))(variants)
     (prediction,) = postprocess(model, probs[:1], truncated[:1])
     best = LABELS.index(prediction.label)
     weight_of: dict[int, float] = {}

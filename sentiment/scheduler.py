@@ -10,6 +10,7 @@ pass at a time, so an interactive request waits for at most one batch pass (~32 
     scheduler = InferenceScheduler(model)
     scheduler.predict(["Great!"])                       # interactive lane
     scheduler.predict(texts, lane=BATCH, max_chars=None)
+    explain(model, text, score=scheduler.probabilities)  # explanations share it too
 """
 
 from __future__ import annotations
@@ -91,12 +92,22 @@ class InferenceScheduler:
         here, before anything is queued)."""
         from sentiment.inference import postprocess, validate
 
-        if lane not in LANES:
-            raise ValueError(f"unknown lane {lane!r}")
         checked = validate(texts, max_chars)
         if not checked:
             return []
-        request, truncated = self._request(checked, lane)
+        return postprocess(self.model, *self.probabilities(checked, lane=lane))
+
+    def probabilities(
+        self, texts: Sequence[str], *, lane: str = INTERACTIVE
+    ) -> tuple[np.ndarray, list[bool]]:
+        """(n, 3) probabilities in input order and truncation flags, as
+        `sentiment.inference.probabilities` gives them; texts are not validated (explain
+        builds its own variants)."""
+        if lane not in LANES:
+            raise ValueError(f"unknown lane {lane!r}")
+        if not texts:
+            return np.zeros((0, 3), dtype=np.float32), []
+        request, truncated = self._request(list(texts), lane)
         with self._wake:
             if self._closed:  # closed, then used again (an app served twice): start anew
                 self._thread.join(timeout=30)
@@ -107,7 +118,7 @@ class InferenceScheduler:
         request.done.wait()
         if request.error is not None:
             raise request.error
-        return postprocess(self.model, request.probabilities, truncated)
+        return request.probabilities, truncated
 
     def _request(self, texts: list[str], lane: str) -> tuple[_Request, list[bool]]:
         """Tokenise here, in the caller's thread, and cut into passes of similar length."""

@@ -37,6 +37,14 @@ def test_rest_explains_and_saves_nothing(client: TestClient, services: Services)
     assert client.get("/api/history", headers=bearer(token)).json()["items"] == []
 
 
+def test_explanations_run_on_the_inference_loop(client: TestClient, services: Services) -> None:
+    _, token = make_user(services)
+    before = services.scheduler.passes
+    response = client.post("/api/explain", json={"text": TEXT}, headers=bearer(token))
+    assert response.status_code == 200, response.text
+    assert services.scheduler.passes > before  # shared with predictions, not beside them
+
+
 def test_rest_offsets_count_characters_not_bytes(client: TestClient, services: Services) -> None:
     _, token = make_user(services)
     text = "Café 😀  naïve, très décevant!"

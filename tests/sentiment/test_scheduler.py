@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from errors import InvalidInput
-from sentiment import SentimentModel, predict
+from sentiment import SentimentModel, explain, predict
 from sentiment.scheduler import BATCH, InferenceScheduler
 
 
@@ -77,6 +77,18 @@ def test_an_interactive_request_goes_before_queued_batch_work(
     worker.join()
     scheduler.close()
     assert order == ["interactive", "batch"]
+
+
+def test_an_explanation_through_the_scheduler_is_the_direct_one(
+    scheduler: InferenceScheduler, tiny_model: SentimentModel
+) -> None:
+    text = "The room was clean and the staff were kind. " * 3 + "Breakfast was cold."
+    direct = explain(tiny_model, text)
+    shared = explain(tiny_model, text, score=scheduler.probabilities)
+    assert scheduler.passes >= 1  # its variants ran on the inference loop
+    assert shared.prediction.label == direct.prediction.label
+    assert [s for s, _ in shared.spans] == [s for s, _ in direct.spans]
+    assert [w for _, w in shared.spans] == pytest.approx([w for _, w in direct.spans], abs=1e-4)
 
 
 def test_bad_input_is_refused_before_anything_is_queued(scheduler: InferenceScheduler) -> None:
