@@ -26,6 +26,7 @@ from transformers import AutoTokenizer, BertConfig, BertForSequenceClassificatio
 
 from sentiment import data
 from sentiment.devscores import SELECTIONS, bf16, collate, evaluate
+from sentiment.frozen import LowerOutputs, frozen_prefixes
 
 log = logging.getLogger("sentiment.train")
 
@@ -91,6 +92,19 @@ def save(model: BertForSequenceClassification, out: Path, log_record: dict) -> N
     (out / "train_log.json").write_text(json.dumps(log_record, indent=2) + "\n")
 
 
+def _weights(value: str) -> list[float]:
+    parts = value.split(",")
+    if len(parts) != len(data.LABELS):
+        raise argparse.ArgumentTypeError("give three weights: negative,neutral,positive")
+    try:
+        weights = [float(part) for part in parts]
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(f"not numbers: {value!r}") from exc
+    if min(weights) <= 0:
+        raise argparse.ArgumentTypeError("every class weight must be above 0")
+    return weights
+
+
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m sentiment train", description=__doc__)
     p.add_argument("--data-dir", type=Path, default=Path("../shared/data/sentiment"))
@@ -108,6 +122,18 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--semeval", type=float, default=0.0, help="times SemEval train is used")
     p.add_argument("--objective", type=float, default=0.0, help="times objective rows are used")
     p.add_argument("--label-smoothing", type=float, default=0.0)
+    p.add_argument(
+        "--class-weights",
+        type=_weights,
+        default=None,
+        help="loss weights negative,neutral,positive (e.g. 1,1.5,1); default: equal",
+    )
+    p.add_argument(
+        "--freeze-layers",
+        type=int,
+        default=0,
+        help="also freeze the first K layers and compute their outputs once (cheap trials)",
+    )
     p.add_argument(
         "--select",
         choices=sorted(SELECTIONS),
@@ -156,8 +182,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.init:
         start_from(model, args.init)
     model.to(device)  # type: ignore[arg-type]
+    frozen = frozen_prefixes(args.freeze_layers)
     for name, param in model.named_parameters():
-        param.requires_grad = not name.startswith(FROZEN_PREFIX)
+        param.requires_grad = not name.startswith(frozen)
+    lower = LowerOutputs(model, ids, args.freeze_layers, device) if args.freeze_layers else None
+    weight = torch.tensor(args.class_weights, device=device) if args.class_weights else None
     params = [(n, p) for n, p in model.named_parameters() if p.requires_grad]
     no_decay = ("bias", "LayerNorm.weight")
     groups: list[dict[str, Any]] = [
@@ -184,11 +213,16 @@ def main(argv: list[str] | None = None) -> int:
     model.train()
     for _ in range(args.epochs):
         for batch in batches(lengths, args.batch_size, rng):
-            inputs = collate([ids[i] for i in batch], device)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16(device)):
-                logits = model(**inputs).logits
+                if lower is not None:
+                    logits = lower.logits(model, batch, device)
+                else:
+                    logits = model(**collate([ids[i] for i in batch], device)).logits
             loss = torch.nn.functional.cross_entropy(
-                logits.float(), labels[batch].to(device), label_smoothing=args.label_smoothing
+                logits.float(),
+                labels[batch].to(device),
+                weight=weight,
+                label_smoothing=args.label_smoothing,
             )
             loss.backward()
             torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)

@@ -78,3 +78,54 @@ def test_training_continues_from_a_saved_run(root: Path, tmp_path: Path) -> None
     assert before.keys() == after.keys()
     name = "bert.encoder.layer.5.output.dense.weight"
     assert (after[name].float() - before[name].float()).abs().max() < 1e-3
+
+
+def test_a_cheap_trial_trains_only_the_layers_above_the_frozen_ones(
+    root: Path, tmp_path: Path
+) -> None:
+    from safetensors.torch import load_file
+
+    from sentiment import train
+
+    out = tmp_path / "trial"
+    argv = ["--data-dir", str(root), "--init", str(BUNDLED_DIR), "--out", str(out)]
+    argv += ["--freeze-layers", "4", "--class-weights", "1,2,1", "--epochs", "1"]
+    argv += ["--limit", "40", "--batch-size", "20", "--max-length", "48", "--lr", "1e-3"]
+    assert train.main(argv) == 0
+
+    log = json.loads((out / "train_log.json").read_text())
+    assert log["settings"]["freeze_layers"] == "4"
+    before = load_file(str(BUNDLED_DIR / "delta.safetensors"))
+    after = load_file(str(out / "delta.safetensors"))
+    assert before.keys() == after.keys()
+
+    def moved(name: str) -> float:
+        return float((after[name].float() - before[name].float()).abs().max())
+
+    assert moved("bert.encoder.layer.3.output.dense.weight") == 0.0  # frozen, computed once
+    assert moved("bert.encoder.layer.4.output.dense.weight") > 1e-4  # trained
+    assert moved("classifier.weight") > 1e-4
+
+
+@pytest.mark.parametrize("weights", ["1,2", "1,a,1", "1,0,1"])
+def test_bad_class_weights_are_refused_with_what_to_give(weights: str) -> None:
+    from sentiment import train
+
+    with pytest.raises(SystemExit):
+        train.parse_args(["--class-weights", weights])
+
+
+def test_the_upper_layers_over_stored_outputs_give_the_whole_models_logits() -> None:
+    import torch
+
+    from sentiment.frozen import LowerOutputs
+    from sentiment.train import build_model, default_base_dir
+
+    model = build_model(default_base_dir()).eval()
+    ids = [[101, 2023, 2003, 2307, 102], [101, 6659, 102]]
+    lower = LowerOutputs(model, ids, 3, torch.device("cpu"))
+    with torch.inference_mode():
+        split = lower.logits(model, [0, 1], torch.device("cpu"))
+        whole = [model(input_ids=torch.tensor([row])).logits[0] for row in ids]
+    for got, want in zip(split, whole, strict=True):
+        assert torch.allclose(got, want, atol=0.05)  # fp16 storage, bf16 on some CPUs
