@@ -135,14 +135,20 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m sentiment calibrate", description=__doc__)
     parser.add_argument("--data-dir", type=Path, default=Path("../shared/data/sentiment"))
     parser.add_argument("--backend", default=DEFAULT_BACKEND)
+    parser.add_argument(
+        "--model", default=BUNDLED, help="'bundled' or a saved run's folder (train --out)"
+    )
     parser.add_argument("--dry-run", action="store_true", help="print, write nothing")
     args = parser.parse_args(argv)
-    model = build(BUNDLED, backend=args.backend)
+    directory = BUNDLED_DIR if args.model == BUNDLED else Path(args.model)
+    if not (directory / CONFIG_FILE).is_file():
+        parser.error(f"{directory} holds no {CONFIG_FILE}: give 'bundled' or a saved run's folder")
+    model = build(args.model, backend=args.backend)
     sets = dev_sets(model, args.data_dir)
     found = fit(sets, NEUTRAL)
     print(f"model {model.model_id}  backend {model.backend}")
     print(f"was {model.calibration}; chosen {found}")
     print(report(sets, model.calibration, found))
     if not args.dry_run:
-        print(f"wrote {write(BUNDLED_DIR, found)}")
+        print(f"wrote {write(directory, found)}")
     return 0

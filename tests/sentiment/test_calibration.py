@@ -111,3 +111,33 @@ def test_a_model_whose_config_carries_a_calibration_applies_it(
     calibrated, _ = probabilities(model, texts)
     expected = softmax(Calibration(2.0, 0.5).apply(np.log(raw), NEUTRAL))
     assert np.allclose(calibrated, expected, atol=1e-5)
+
+
+def test_calibrate_writes_into_the_folder_it_is_given(
+    three_label_dir: Path, tmp_path: Path
+) -> None:
+    import os
+
+    from sentiment import calibrate
+
+    data = Path(os.environ.get("SENTIMENT_DATA_DIR") or "../shared/data/sentiment")
+    if not (data / "semeval_tweets" / "dev.tsv").is_file():
+        if os.environ.get("REQUIRE_BUNDLED_MODEL") == "1":
+            pytest.fail(f"REQUIRE_BUNDLED_MODEL=1 but {data} lacks the corpora")
+        pytest.skip(f"{data} is not present")
+    folder = tmp_path / "run"
+    shutil.copytree(three_label_dir, folder)
+    bundled = (calibrate.BUNDLED_DIR / "config.json").read_text()
+    argv = ["--model", str(folder), "--data-dir", str(data), "--backend", "torch"]
+    assert calibrate.main(argv) == 0
+    assert CONFIG_KEY in json.loads((folder / "config.json").read_text())
+    assert (calibrate.BUNDLED_DIR / "config.json").read_text() == bundled  # untouched
+
+
+def test_calibrate_refuses_a_folder_without_a_config(tmp_path: Path, capsys) -> None:
+    from sentiment import calibrate
+
+    with pytest.raises(SystemExit) as exited:
+        calibrate.main(["--model", str(tmp_path / "nowhere")])
+    assert exited.value.code == 2
+    assert "saved run's folder" in capsys.readouterr().err
