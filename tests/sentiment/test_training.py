@@ -129,3 +129,35 @@ def test_the_upper_layers_over_stored_outputs_give_the_whole_models_logits() -> 
         whole = [model(input_ids=torch.tensor([row])).logits[0] for row in ids]
     for got, want in zip(split, whole, strict=True):
         assert torch.allclose(got, want, atol=0.05)  # fp16 storage, bf16 on some CPUs
+
+
+def test_averaging_two_runs_keeps_the_best_share_on_dev(root: Path, tmp_path: Path) -> None:
+    from safetensors.torch import load_file, save_file
+
+    from sentiment import average
+
+    other = tmp_path / "other"
+    other.mkdir()
+    delta = load_file(str(BUNDLED_DIR / "delta.safetensors"))
+    save_file({k: v * 0.5 for k, v in delta.items()}, str(other / "delta.safetensors"))
+    (other / "config.json").write_text((BUNDLED_DIR / "config.json").read_text())
+    out = tmp_path / "mixed"
+    argv = [str(BUNDLED_DIR), str(other), "--shares", "0,1", "--data-dir", str(root)]
+    argv += ["--out", str(out), "--limit", "30", "--max-length", "48"]
+    assert average.main(argv) == 0
+    log = json.loads((out / "train_log.json").read_text())
+    assert [t["share"] for t in log["tried"]] == [0.0, 1.0]
+    best = max(log["tried"], key=lambda t: t["scores"]["selection"]["score"])
+    assert log["best"]["share"] == best["share"]
+    kept = load_file(str(out / "delta.safetensors"))
+    name = "classifier.weight"
+    want = delta[name].float() * (0.5 if best["share"] == 1.0 else 1.0)
+    assert (kept[name].float() - want).abs().max() < 1e-2
+
+
+def test_averaging_refuses_a_folder_that_is_not_a_run(tmp_path: Path) -> None:
+    from sentiment import average
+
+    with pytest.raises(SystemExit) as exited:
+        average.main([str(BUNDLED_DIR), str(tmp_path), "--out", str(tmp_path / "o")])
+    assert exited.value.code == 2
