@@ -1,4 +1,4 @@
-"""Weight averaging of two saved runs: ``python -m sentiment.average``.
+"""Weight averaging of two saved runs: ``python -m sentiment average``.
 
 Fine-tuning on new text (tweets) moves the model away from what it did well (reviews);
 a point on the straight line between the two runs' weights often keeps most of both
@@ -7,7 +7,7 @@ second run this averages the two ``delta.safetensors``, scores the dev sets with
 whole model (never a test set) and keeps the mix with the best selection score in --out,
 with its dev scores in ``train_log.json``.
 
-    python -m sentiment.average sentiment/bundled runs/tweets --shares 0.25,0.5,0.75 \\
+    python -m sentiment average sentiment/bundled runs/tweets --shares 0.25,0.5,0.75 \\
         --data-dir ../shared/data/sentiment --out runs/averaged --select all
 """
 
@@ -40,7 +40,7 @@ def average(first: Path, second: Path, share: float) -> dict[str, torch.Tensor]:
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m sentiment.average", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m sentiment average", description=__doc__)
     p.add_argument("first", type=Path, help="a saved run's folder (share 0)")
     p.add_argument("second", type=Path, help="another saved run's folder (share 1)")
     p.add_argument("--shares", default="0.25,0.5,0.75", help="shares of the second run")

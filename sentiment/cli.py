@@ -1,4 +1,4 @@
-"""``python -m sentiment score | evaluate | benchmark | train | calibrate``."""
+"""``python -m sentiment score | evaluate | benchmark | train | average | calibrate``."""
 
 from __future__ import annotations
 
@@ -79,6 +79,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     sub.add_parser("benchmark", help="run benchmarks/inference.py (pass its options after)")
     sub.add_parser("train", help="train the bundled model (sentiment.train; options after)")
+    sub.add_parser(
+        "average", help="weight-average two saved runs, keep the best on dev (options after)"
+    )
     sub.add_parser(
         "calibrate", help="fit the neutral margin and temperature on dev sets (options after)"
     )
@@ -200,11 +203,15 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.addHandler(handler)
         log.setLevel(logging.INFO)
         log.propagate = False  # some libraries configure the root logger as well
-    # These two hand their options on untouched.
+    # These hand their options on untouched.
     if argv[:1] == ["train"]:
         from sentiment import train
 
         return int(train.main(argv[1:]) or 0)
+    if argv[:1] == ["average"]:
+        from sentiment import average
+
+        return average.main(argv[1:])
     if argv[:1] == ["calibrate"]:
         from sentiment import calibrate
 

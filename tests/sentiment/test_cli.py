@@ -113,6 +113,16 @@ def test_train_is_handed_its_arguments(monkeypatch: pytest.MonkeyPatch) -> None:
     assert seen == [["--epochs", "1"]]
 
 
+def test_average_is_reached_through_the_cli_and_refuses_a_folder_that_is_no_run(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as exited:
+        main(["average", str(tmp_path), str(tmp_path), "--out", str(tmp_path / "out")])
+    assert exited.value.code == 2
+    assert "holds no delta.safetensors" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()  # nothing written
+
+
 def test_module_entry_point_runs_offline(tmp_path: Path, three_label_dir: Path) -> None:
     source = write_csv(tmp_path / "in.csv", [["text"], ["great fun"], ["boring"]])
     out = tmp_path / "out.csv"
