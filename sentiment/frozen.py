@@ -15,6 +15,7 @@ import time
 
 import torch
 from transformers import BertForSequenceClassification
+from transformers.masking_utils import create_bidirectional_mask
 
 from sentiment.devscores import bf16, collate
 
@@ -27,8 +28,8 @@ def frozen_prefixes(layers: int) -> tuple[str, ...]:
 
 
 def _mask(model: BertForSequenceClassification, hidden: torch.Tensor, mask: torch.Tensor):
-    """The encoder's attention mask for `mask` (what BertModel.forward builds)."""
-    return model.bert._create_attention_masks(mask, None, hidden, None, None)[0]
+    """The encoder's attention mask for `mask`, built as BertModel.forward builds it."""
+    return create_bidirectional_mask(config=model.config, inputs_embeds=hidden, attention_mask=mask)
 
 
 class LowerOutputs:
