@@ -137,3 +137,22 @@ def test_an_unreachable_hub_model_says_how_to_run_offline(tmp_path: Path) -> Non
 )
 def test_int8_weights_are_signed_only_where_they_multiply_exactly(flags: str, exact: bool) -> None:
     assert signed_weights_exact(f"processor\t: 0\n{flags}\n") is exact
+
+
+def test_small_passes_on_one_thread_give_the_large_sessions_logits(
+    tmp_path: Path, folder: Path
+) -> None:
+    """A pass of up to SMALL_PASS_TOKENS runs on the single-thread session, a larger one on
+    the pool: the same graph, so one row scores the same alone and among others."""
+    import numpy as np
+
+    from sentiment.accelerated import SMALL_PASS_TOKENS
+    from sentiment.inference import pass_inputs, preprocess
+
+    model = build(str(folder), backend="onnx-int8", threads=2, cache_dir=tmp_path / "cache")
+    many = ["the food was great and the staff were kind to us all evening"] * 12
+    enc = preprocess(model, many)
+    together = pass_inputs(enc, np.arange(len(many)))
+    alone = pass_inputs(enc, np.array([0]))
+    assert together["input_ids"].size > SMALL_PASS_TOKENS >= alone["input_ids"].size
+    assert model.runner(alone)[0] == pytest.approx(model.runner(together)[0], abs=1e-4)
