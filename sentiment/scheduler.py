@@ -24,6 +24,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from sentiment.priority import lower_this_thread
+
 if TYPE_CHECKING:
     from sentiment.inference import Prediction
     from sentiment.model import SentimentModel
@@ -144,6 +146,7 @@ class InferenceScheduler:
         self._thread.join(timeout=30)
 
     def _loop(self) -> None:
+        lower_this_thread()  # passes run below request handling (sentiment.priority)
         while True:
             with self._wake:
                 while not any(self._lanes.values()):
