@@ -104,7 +104,10 @@ class Settings(ModelSettings, BatchSettings, BaseSettings):
         description="PostgreSQL cancels a statement running longer (0: never); SQLite's lock wait.",
     )
     DB_POOL_SIZE: int = Field(
-        default=5, ge=1, le=100, description="PostgreSQL connections kept open per process."
+        default=5,
+        ge=1,
+        le=100,
+        description="PostgreSQL connections per process; bursts may open and keep 3x as many.",
     )
     GUEST_MODE: bool = Field(
         default=True,

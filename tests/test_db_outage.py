@@ -395,10 +395,31 @@ def test_a_statement_over_the_timeout_is_cancelled_with_a_clear_error(
         db.dispose()
 
 
+def test_connections_opened_for_a_burst_are_kept_for_the_next(
+    cluster: Cluster, tmp_path: Path
+) -> None:
+    """Closing every connection above DB_POOL_SIZE at check-in made busy processes open a
+    new PostgreSQL backend for most requests; what a burst opened stays for the next."""
+    cluster.execute("CREATE DATABASE bursty")
+    db = open_database(make_settings(cluster.url("bursty"), tmp_path, DB_POOL_SIZE=1))
+    try:
+        held = [db.engine.connect() for _ in range(3)]
+        pids = {c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in held}
+        for connection in held:
+            connection.close()
+        assert db.engine.pool.checkedin() == 3  # type: ignore[attr-defined]
+        again = [db.engine.connect() for _ in range(3)]
+        assert {c.exec_driver_sql("SELECT pg_backend_pid()").scalar_one() for c in again} == pids
+        for connection in again:
+            connection.close()
+    finally:
+        db.dispose()
+
+
 def test_a_full_pool_answers_busy_instead_of_queueing(cluster: Cluster, tmp_path: Path) -> None:
     cluster.execute("CREATE DATABASE crowded")
     db = open_database(make_settings(cluster.url("crowded"), tmp_path, DB_POOL_SIZE=1))
-    held = [db.engine.connect() for _ in range(3)]  # pool_size 1 + 2 overflow: all taken
+    held = [db.engine.connect() for _ in range(3)]  # 3 x DB_POOL_SIZE: all taken
     try:
         started = time.monotonic()
         with pytest.raises(DatabaseUnavailable) as raised, db.session_scope() as session:
