@@ -53,7 +53,11 @@ class Watchdog:
                     target=self._run, name="sentiscope-db-watchdog", daemon=True
                 )
                 self._thread.start()
-            self._wake.notify()
+            elif self._heap[0][1] == token:
+                # Sooner than every deadline the thread sleeps towards. Any other one is
+                # later: waking the thread for it (a thread switch per ping) only made it
+                # go back to sleep.
+                self._wake.notify()
         return token
 
     def _run(self) -> None:
