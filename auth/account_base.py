@@ -46,7 +46,7 @@ MFA_DISABLED = "authn_mfa_disabled"
 MFA_FAIL = "authn_mfa_fail"
 MFA_RECOVERY_USED = "authn_mfa_recovery_used"
 
-_SESSION_ENDED = "Your session has ended (logged out or password changed). Log in again."
+SESSION_ENDED = "Your session has ended (logged out or password changed). Log in again."
 
 
 @dataclass(frozen=True)
@@ -113,13 +113,10 @@ class AccountBase:
             return self._personal_token_user(session, token), None
         claims = self._tokens.verify(token)
         user = users.get(session, claims.user_id)
-        if (
-            user is None
-            or user.disabled
-            or user.token_version != claims.version
-            or revoked_tokens.is_revoked(session, claims.token_id)
-        ):
-            raise InvalidToken(_SESSION_ENDED)
+        if user is None:
+            raise InvalidToken(SESSION_ENDED)
+        revoked = revoked_tokens.is_revoked(session, claims.token_id)
+        check_session(claims, user.disabled, user.token_version, revoked)
         return user, claims
 
     def _personal_token_user(self, session: Session, token: str) -> User:
@@ -183,3 +180,10 @@ class AccountBase:
             user_agent=client.user_agent,
             created_at=self._clock(),
         )
+
+
+def check_session(claims: TokenClaims, disabled: bool, version: int, revoked: bool) -> None:
+    """A login token holds while its account is enabled, its version is the account's
+    (no password change or "log out everywhere" since) and it was not logged out."""
+    if disabled or version != claims.version or revoked:
+        raise InvalidToken(SESSION_ENDED)

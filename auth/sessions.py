@@ -7,9 +7,17 @@ are revoked by deleting them (auth/personal_tokens.py).
 
 from __future__ import annotations
 
-from auth.account_base import TOKEN_REVOKED, TOKEN_REVOKED_ALL, Account, AccountBase, ClientInfo
+from auth.account_base import (
+    SESSION_ENDED,
+    TOKEN_REVOKED,
+    TOKEN_REVOKED_ALL,
+    Account,
+    AccountBase,
+    ClientInfo,
+    check_session,
+)
 from auth.personal_tokens import is_personal_token
-from errors import InvalidInput
+from errors import InvalidInput, InvalidToken
 from storage import revoked_tokens, users
 
 
@@ -17,10 +25,21 @@ class Sessions(AccountBase):
     """The token's account, and ending one login session or all of them."""
 
     def authenticate(self, token: str | None) -> Account:
-        """The account a token belongs to. Raises InvalidToken if it no longer holds."""
+        """The account a token belongs to. Raises InvalidToken if it no longer holds.
+
+        Every request pays for it, so a login token is checked in one query (user,
+        revocation and 2FA together) instead of three."""
+        if not token or is_personal_token(token):
+            with self._db.session_scope() as session:
+                user = self._token_user(session, token)
+                return Account.of(user, mfa_enabled=self._mfa.is_enabled(session, user.id))
+        claims = self._tokens.verify(token)
         with self._db.session_scope() as session:
-            user = self._token_user(session, token)
-            return Account.of(user, mfa_enabled=self._mfa.is_enabled(session, user.id))
+            row = users.session_check(session, claims.user_id, claims.token_id)
+        if row is None:
+            raise InvalidToken(SESSION_ENDED)
+        check_session(claims, row.disabled, row.token_version, row.revoked)
+        return Account(row.id, row.username, row.is_admin, row.created_at, row.mfa_enabled)
 
     def logout(self, token: str | None, client: ClientInfo | None = None) -> None:
         """End this session only: this token stops working, the user's other logins do not.
