@@ -91,7 +91,7 @@ class HistoryService:
         if not 1 <= limit <= PAGE_MAX:
             raise InvalidInput(f"Ask for 1 to {PAGE_MAX} rows per page.")
         after = decode_cursor(cursor)
-        with self._db.session_scope() as session:
+        with self._db.read_scope() as session:
             # One extra row says whether another page follows.
             rows = predictions.page(session, user_id, filters, after=after, limit=limit + 1)
             shown = [HistoryRow.of(row) for row in rows[:limit]]

@@ -28,13 +28,13 @@ class Sessions(AccountBase):
         """The account a token belongs to. Raises InvalidToken if it no longer holds.
 
         Every request pays for it, so a login token is checked in one query (user,
-        revocation and 2FA together) instead of three."""
+        revocation and 2FA together) outside a transaction (`Database.read_scope`)."""
         if not token or is_personal_token(token):
             with self._db.session_scope() as session:
                 user = self._token_user(session, token)
                 return Account.of(user, mfa_enabled=self._mfa.is_enabled(session, user.id))
         claims = self._tokens.verify(token)
-        with self._db.session_scope() as session:
+        with self._db.read_scope() as session:
             row = users.session_check(session, claims.user_id, claims.token_id)
         if row is None:
             raise InvalidToken(SESSION_ENDED)

@@ -169,6 +169,9 @@ class Database:
             statement_timeout_ms=statement_timeout_ms,
         )
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        # Same pool; each statement commits on its own (client-side switch, no round trip).
+        reads = self.engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._reads = sessionmaker(reads, expire_on_commit=False)
 
     @property
     def backend(self) -> str:
@@ -182,7 +185,20 @@ class Database:
         connection, cancels a statement over DB_STATEMENT_TIMEOUT_MS or stays locked;
         the transaction is then rolled back, so nothing of the block was saved.
         """
-        session = self._sessions()
+        with self._scope(self._sessions()) as session:
+            yield session
+
+    @contextmanager
+    def read_scope(self) -> Iterator[Session]:
+        """A session for reads that need no snapshot shared by several statements: each
+        statement runs on its own (autocommit), which saves the BEGIN and COMMIT round
+        trips of a transaction. Checking a token and a History page run here, on every
+        request. Errors as in `session_scope`."""
+        with self._scope(self._reads()) as session:
+            yield session
+
+    @contextmanager
+    def _scope(self, session: Session) -> Iterator[Session]:
         try:
             yield session
             session.commit()
