@@ -27,7 +27,7 @@ from storage.predictions import HistoryFilters
 router = APIRouter(prefix="/api/history", tags=["history"])
 
 
-def history_filters(
+async def history_filters(  # pure: no worker-thread hop (api/deps.py)
     label: Annotated[Literal["negative", "neutral", "positive"] | None, Query()] = None,
     source: Annotated[Literal["single", "batch", "api"] | None, Query()] = None,
     batch_id: Annotated[
