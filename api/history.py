@@ -17,7 +17,7 @@ from pydantic import BaseModel, Field
 from analysis.filters import make_filters
 from analysis.history import PAGE_MAX
 from api.batch_xlsx import XLSX_TYPE, attachment
-from api.deps import CurrentAccount, ServicesDep
+from api.deps import CurrentAccount, ServicesDep, TokenDep
 from api.predict import Probabilities
 from api.schemas import ERRORS, BigRowId, ErrorResponse, ResponseModel
 from errors import NotFound
@@ -69,14 +69,18 @@ class HistoryPageOut(BaseModel):
 
 @router.get("", response_model=HistoryPageOut, responses=ERRORS)
 def history(
-    account: CurrentAccount,
+    token: TokenDep,
     services: ServicesDep,
     filters: Filters,
     cursor: Annotated[str | None, Query(max_length=200)] = None,
     limit: Annotated[int, Query(ge=1, le=PAGE_MAX)] = 50,
 ) -> HistoryPageOut:
     """Your predictions, newest first, `limit` at a time (keyset paging with `cursor`)."""
-    page = services.history.page(account.id, filters, cursor=cursor, limit=limit)
+    # The token is checked here rather than by `CurrentAccount` so that the check and the
+    # page share one connection (one ping, one worker thread): the page users wait on.
+    with services.db.shared_reads():
+        account = services.accounts.authenticate(token)
+        page = services.history.page(account.id, filters, cursor=cursor, limit=limit)
     return HistoryPageOut(
         items=[HistoryItem.of(row) for row in page.rows], next_cursor=page.next_cursor
     )

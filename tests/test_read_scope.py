@@ -1,13 +1,14 @@
 """`Database.read_scope`: each statement commits on its own (no BEGIN/COMMIT round trips),
 errors are reported as in `session_scope`, and the pooled connection goes back to
-ordinary transactions afterwards. On SQLite and on PostgreSQL."""
+ordinary transactions afterwards; inside `shared_reads` every read scope uses one
+checked-out connection. On SQLite and on PostgreSQL."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
@@ -58,3 +59,36 @@ def test_a_failing_statement_raises_and_leaves_the_connection_usable(db: Databas
         session.execute(text("SELECT * FROM no_such_table"))
     with db.read_scope() as session:
         assert session.execute(text("SELECT 1")).scalar_one() == 1
+
+
+def checkouts(db: Database) -> list[object]:
+    """The DBAPI connections handed out by the pool from now on, in order."""
+    seen: list[object] = []
+    event.listen(db.engine, "checkout", lambda dbapi, _record, _proxy: seen.append(dbapi))
+    return seen
+
+
+def test_read_scopes_inside_shared_reads_share_one_checkout(db: Database) -> None:
+    seen = checkouts(db)
+    with db.shared_reads():
+        with db.read_scope() as first:
+            first.execute(COUNT)
+        with db.read_scope() as second:
+            second.execute(COUNT)
+            assert second is first
+    assert len(seen) == 1  # one connection, pinged once, for both
+    with db.read_scope() as alone:
+        alone.execute(COUNT)
+    with db.read_scope() as again:
+        again.execute(COUNT)
+    assert len(seen) == 3  # outside the block each scope checks one out
+
+
+def test_an_error_inside_shared_reads_is_raised_where_it_happens(db: Database) -> None:
+    with db.shared_reads():
+        with pytest.raises((DatabaseUnavailable, ProgrammingError)), db.read_scope() as session:
+            session.execute(text("SELECT * FROM no_such_table"))
+        with db.read_scope() as session:  # rolled back there: the shared session goes on
+            assert session.execute(text("SELECT 1")).scalar_one() == 1
+    with db.read_scope() as session:
+        assert session.execute(COUNT).scalar_one() >= 0

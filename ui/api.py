@@ -86,12 +86,13 @@ def build(services: Services) -> None:
         request: gr.Request = None,  # type: ignore[assignment]
     ) -> dict[str, Any]:
         """Your predictions, newest first; pass next_cursor back as cursor for the next page."""
-        account = current_account(services, token, request)
-        with shown_to_user():
-            chosen = filter_ui.parse(label, source, batch, since, until, search)
-            page = services.history.page(
-                account.id, chosen, cursor=cursor or None, limit=int(limit)
-            )
+        with services.db.shared_reads():  # one connection for the token and the page
+            account = current_account(services, token, request)
+            with shown_to_user():
+                chosen = filter_ui.parse(label, source, batch, since, until, search)
+                page = services.history.page(
+                    account.id, chosen, cursor=cursor or None, limit=int(limit)
+                )
         items = []
         for row in page.rows:
             item = asdict(row)
