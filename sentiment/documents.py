@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 from sentiment.labels import LABELS
 from sentiment.language import LanguageRule
-from sentiment.sentences import Sentence, split
+from sentiment.sentences import ScoredSentence, Sentence, split
 
 if TYPE_CHECKING:
     from sentiment.inference import Prediction
@@ -34,24 +34,6 @@ if TYPE_CHECKING:
 
 CLEAR = 0.8  # a sentence is clearly positive (negative) at this probability or more
 Predict = Callable[[Sequence[str]], "list[Prediction]"]
-
-
-@dataclass(frozen=True)
-class ScoredSentence:
-    text: str  # == the document's text[start:end]
-    start: int
-    end: int
-    label: str
-    score: float  # probability of `label`
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "text": self.text,
-            "start": self.start,
-            "end": self.end,
-            "label": self.label,
-            "score": self.score,
-        }
 
 
 _windows: dict[int, tuple[Any, Window]] = {}  # id -> (the model's tokenizer, its window)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -18,9 +18,7 @@ from errors import InvalidInput
 from sentiment.calibration import softmax
 from sentiment.labels import LABELS
 from sentiment.model import SentimentModel
-
-if TYPE_CHECKING:
-    from sentiment.documents import ScoredSentence
+from sentiment.sentences import ScoredSentence
 
 DEFAULT_MAX_CHARS = 5_000
 DEFAULT_BATCH_SIZE = 32

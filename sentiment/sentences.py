@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     import pysbd
@@ -30,6 +30,24 @@ class Sentence:
     text: str  # == the original text[start:end], surrounding whitespace left out
     start: int
     end: int
+
+
+@dataclass(frozen=True)
+class ScoredSentence:  # a sentence of a text, with the model's label for it
+    text: str  # == the document's text[start:end]
+    start: int
+    end: int
+    label: str
+    score: float  # probability of `label`
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "text": self.text,
+            "start": self.start,
+            "end": self.end,
+            "label": self.label,
+            "score": self.score,
+        }
 
 
 @cache

@@ -16,7 +16,7 @@ from ui.common import client_key, current_account, request_token, shown_to_user
 
 if TYPE_CHECKING:
     from sentiment import Prediction
-    from sentiment.documents import ScoredSentence
+    from sentiment.sentences import ScoredSentence
 
 GUEST_NOTE = (
     "You are trying Sentiscope as a **guest**: nothing is saved. "
