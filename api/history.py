@@ -78,6 +78,7 @@ def history(
     """Your predictions, newest first, `limit` at a time (keyset paging with `cursor`)."""
     # The token is checked here rather than by `CurrentAccount` so that the check and the
     # page share one connection (one ping, one worker thread): the page users wait on.
+    # A GET has no body to protect; malformed query parameters answer 422 before it.
     with services.db.shared_reads():
         account = services.accounts.authenticate(token)
         page = services.history.page(account.id, filters, cursor=cursor, limit=limit)
