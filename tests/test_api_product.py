@@ -6,6 +6,7 @@ import csv
 import io
 
 from fastapi.testclient import TestClient
+from sqlalchemy import event
 
 from services import Services
 from tests.analysis_factories import add_rows, make_user
@@ -29,6 +30,27 @@ def test_predict_one_and_many_then_see_them_in_history(client: TestClient) -> No
     assert len(history["items"]) == 4
     assert {item["source"] for item in history["items"]} == {"api"}
     assert history["next_cursor"] is None
+
+
+def test_a_history_page_and_its_token_check_share_one_connection(
+    client: TestClient, services: Services
+) -> None:
+    _, token = make_user(services)
+    client.post("/api/predict", json={"text": "Fine."}, headers=bearer(token))
+    checkouts: list[object] = []
+
+    def count(dbapi_connection: object, _record: object, _proxy: object) -> None:
+        checkouts.append(dbapi_connection)
+
+    event.listen(services.db.engine, "checkout", count)
+    try:
+        page = client.get("/api/history", headers=bearer(token))
+        refused = client.get("/api/history", headers=bearer(token + "x"))
+    finally:
+        event.remove(services.db.engine, "checkout", count)
+    assert page.status_code == 200 and len(page.json()["items"]) == 1
+    assert refused.status_code == 401
+    assert len(checkouts) == 1  # one ping and checkout for the page; a forged token needs none
 
 
 def test_predict_validates_its_body(client: TestClient, services: Services) -> None:
