@@ -6,6 +6,7 @@ import os
 import socket
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -13,8 +14,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from settings import Settings, normalize_database_url
@@ -100,6 +101,21 @@ def api_login(client: TestClient, username: str, password: str = PASSWORD) -> st
     response = client.post("/api/auth/token", data={"username": username, "password": password})
     assert response.status_code == 200, response.text
     return str(response.json()["access_token"])
+
+
+@contextmanager
+def pool_checkouts(engine: Engine) -> Iterator[list[object]]:
+    """The DBAPI connections the engine's pool hands out inside the block, in order."""
+    seen: list[object] = []
+
+    def record(dbapi_connection: object, _record: object, _proxy: object) -> None:
+        seen.append(dbapi_connection)
+
+    event.listen(engine, "checkout", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "checkout", record)
 
 
 def bearer(token: str) -> dict[str, str]:

@@ -6,11 +6,10 @@ import csv
 import io
 
 from fastapi.testclient import TestClient
-from sqlalchemy import event
 
 from services import Services
 from tests.analysis_factories import add_rows, make_user
-from tests.helpers import bearer
+from tests.helpers import bearer, pool_checkouts
 
 
 def test_predict_one_and_many_then_see_them_in_history(client: TestClient) -> None:
@@ -37,17 +36,9 @@ def test_a_history_page_and_its_token_check_share_one_connection(
 ) -> None:
     _, token = make_user(services)
     client.post("/api/predict", json={"text": "Fine."}, headers=bearer(token))
-    checkouts: list[object] = []
-
-    def count(dbapi_connection: object, _record: object, _proxy: object) -> None:
-        checkouts.append(dbapi_connection)
-
-    event.listen(services.db.engine, "checkout", count)
-    try:
+    with pool_checkouts(services.db.engine) as checkouts:
         page = client.get("/api/history", headers=bearer(token))
         refused = client.get("/api/history", headers=bearer(token + "x"))
-    finally:
-        event.remove(services.db.engine, "checkout", count)
     assert page.status_code == 200 and len(page.json()["items"]) == 1
     assert refused.status_code == 401
     assert len(checkouts) == 1  # one ping and checkout for the page; a forged token needs none

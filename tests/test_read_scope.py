@@ -8,13 +8,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import event, text
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ProgrammingError
 
 from errors import DatabaseUnavailable
 from storage.engine import Database
-from tests.helpers import FreshDatabase
+from tests.helpers import FreshDatabase, pool_checkouts
 
 PROBE = "CREATE TABLE read_scope_probe (n INTEGER)"
 COUNT = text("SELECT count(*) FROM read_scope_probe")
@@ -61,27 +61,20 @@ def test_a_failing_statement_raises_and_leaves_the_connection_usable(db: Databas
         assert session.execute(text("SELECT 1")).scalar_one() == 1
 
 
-def checkouts(db: Database) -> list[object]:
-    """The DBAPI connections handed out by the pool from now on, in order."""
-    seen: list[object] = []
-    event.listen(db.engine, "checkout", lambda dbapi, _record, _proxy: seen.append(dbapi))
-    return seen
-
-
 def test_read_scopes_inside_shared_reads_share_one_checkout(db: Database) -> None:
-    seen = checkouts(db)
-    with db.shared_reads():
-        with db.read_scope() as first:
-            first.execute(COUNT)
-        with db.read_scope() as second:
-            second.execute(COUNT)
-            assert second is first
-    assert len(seen) == 1  # one connection, pinged once, for both
-    with db.read_scope() as alone:
-        alone.execute(COUNT)
-    with db.read_scope() as again:
-        again.execute(COUNT)
-    assert len(seen) == 3  # outside the block each scope checks one out
+    with pool_checkouts(db.engine) as seen:
+        with db.shared_reads():
+            with db.read_scope() as first:
+                first.execute(COUNT)
+            with db.read_scope() as second:
+                second.execute(COUNT)
+                assert second is first
+        assert len(seen) == 1  # one connection, pinged once, for both
+        with db.read_scope() as alone:
+            alone.execute(COUNT)
+        with db.read_scope() as again:
+            again.execute(COUNT)
+        assert len(seen) == 3  # outside the block each scope checks one out
 
 
 def test_an_error_inside_shared_reads_is_raised_where_it_happens(db: Database) -> None:
