@@ -38,6 +38,7 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchmarks.cpu_split import CpuSnapshot
 from benchmarks.load_report import BUSY, Stats, report
 from benchmarks.server import add_model_cache_option, app_server, fresh_database
 
@@ -199,10 +200,11 @@ def offline_rate(model_cache: Path, texts: int = 4_000) -> float:
     return texts / (time.perf_counter() - start)
 
 
-async def drive(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
+async def drive(args: argparse.Namespace, base: str, server_pid: int) -> tuple[Stats, float]:
     stats = Stats()
     limits = httpx.Limits(max_connections=args.users + args.burst + 10)
     async with httpx.AsyncClient(base_url=base, timeout=args.timeout, limits=limits) as client:
+        cpu = CpuSnapshot.take(server_pid)
         start = time.monotonic()
         deadline = start + args.duration
         await asyncio.gather(
@@ -213,6 +215,7 @@ async def drive(args: argparse.Namespace, base: str) -> tuple[Stats, float]:
         )
         seconds = time.monotonic() - start
         stats.timed_rows = stats.rows
+        stats.cpu_split = cpu.split(CpuSnapshot.take(server_pid)) if cpu else ""
         if args.burst:
             await burst(client, stats, args.burst)
     return stats, seconds
@@ -250,7 +253,7 @@ def main() -> int:
         with app_server(
             Path(work), args.model_cache, database, REGISTRATIONS_PER_IP="10000"
         ) as server:
-            stats, seconds = asyncio.run(drive(args, server.url))
+            stats, seconds = asyncio.run(drive(args, server.url, server.process.pid))
         report(stats, seconds, args, backend, offline)
         if stats.server_errors:
             print("\nServer log (last 3,000 characters):\n" + server.log_tail())

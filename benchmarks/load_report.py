@@ -22,6 +22,7 @@ class Stats:
     timed_rows: int = 0  # of them, during the timed run (not the burst)
     busy: int = 0
     busy_reply: str = ""
+    cpu_split: str = ""  # benchmarks.cpu_split's line for the timed run
 
     def record(self, op: str, seconds: float, status: int, ok: bool, detail: str = "") -> None:
         self.latency[op].append(seconds)
@@ -73,5 +74,7 @@ def report(
     print(f"Server errors (5xx other than busy, or no reply): {stats.server_errors:,}")
     for op, example in sorted(stats.examples.items()):
         print(f"  first {op} failure: {example}")
+    if stats.cpu_split:
+        print(stats.cpu_split)
     print(f"Load average at the end: {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
     print(describe(what="server inference threads"))
