@@ -16,6 +16,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi_offline import FastAPIOffline
 
 from api import install_api
+from api.admission import ScoringAdmission
 from api.headers import SecurityHeadersMiddleware
 from errors import AppError
 from services import Services, build_services
@@ -66,6 +67,7 @@ def create_app(settings: Settings, services: Services | None = None) -> FastAPI:
             allow_headers=["Authorization", "Content-Type"],
             allow_credentials=False,  # bearer tokens travel in a header, never in cookies
         )
+    app.add_middleware(ScoringAdmission, limit=settings.SCORING_CONCURRENCY)
     app.add_middleware(SecurityHeadersMiddleware, frame_ancestors=settings.FRAME_ANCESTORS)
     install_api(app)  # routes must exist before Gradio takes over "/"
     return gr.mount_gradio_app(

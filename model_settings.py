@@ -33,6 +33,13 @@ class ModelSettings(BaseSettings):
     SENTIMENT_THREADS: int = Field(
         default=0, ge=0, le=256, description="Inference threads; 0 means one per physical core."
     )
+    SCORING_CONCURRENCY: int = Field(
+        default=6,
+        ge=0,
+        le=1024,
+        description="REST scoring requests (`/api/predict`, `/api/explain`) let in at once per "
+        "process; the rest wait their turn, so reads stay quick under load. 0: no limit.",
+    )
     MODEL_CACHE_DIR: Path | None = Field(
         default=None,
         description="Where the exported ONNX model is kept; default `DATA_DIR/models`.",
