@@ -11,7 +11,9 @@ pause: History p95 61-66 ms with no limit, 28-29 ms with 6 (the default) for 2-3
 texts scored, 22-23 ms with 4 for 8-9% fewer. The Gradio queue already does this for the
 UI's events (its concurrency limit); this does it for the REST routes that score.
 
-Pure ASGI, like api/headers.py: nothing is read or buffered before the turn comes.
+Pure ASGI, like api/headers.py. The request body is read before the turn comes (the
+route would read it whole anyway), so a client that sends its body slowly waits without
+holding a slot.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import weakref
 
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 # The routes whose work is scoring texts (POST only).
 SCORING_PATHS = frozenset({"/api/predict", "/api/explain"})
@@ -49,9 +51,33 @@ class ScoringAdmission:
         if not self._gated(scope):
             await self.app(scope, receive, send)
             return
+        body = await _whole_body(receive)
+        if body is None:  # the client left before sending it all
+            return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if replayed:  # after the body: what the client does next (a disconnect)
+                return await receive()
+            replayed = True
+            return {"type": "http.request", "body": body, "more_body": False}
+
         loop = asyncio.get_running_loop()
         slots = self._slots.get(loop)
         if slots is None:
             slots = self._slots[loop] = asyncio.Semaphore(self.limit)
         async with slots:
-            await self.app(scope, receive, send)
+            await self.app(scope, replay, send)
+
+
+async def _whole_body(receive: Receive) -> bytes | None:
+    """Every chunk of the request body, joined; None if the client disconnected first."""
+    chunks = []
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunks.append(message.get("body", b""))
+        if not message.get("more_body", False):
+            return b"".join(chunks)

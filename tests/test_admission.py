@@ -27,11 +27,13 @@ class Recorder:
         self.inside = 0
         self.peak = 0
         self.entered = 0
+        self.bodies: list[bytes] = []  # in the order the requests got in
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         self.inside += 1
         self.entered += 1
         self.peak = max(self.peak, self.inside)
+        self.bodies.append((await receive()).get("body", b""))
         await asyncio.sleep(0.01)
         self.inside -= 1
         await send({"type": "http.response.start", "status": 200, "headers": []})
@@ -42,9 +44,17 @@ def scope(path: str, method: str = "POST") -> Scope:
     return {"type": "http", "method": method, "path": path, "headers": []}
 
 
-async def call(app: ScoringAdmission, request: Scope) -> None:
+async def call(
+    app: ScoringAdmission, request: Scope, chunks: tuple[bytes, ...] = (b"",), pause: float = 0
+) -> None:
+    """`request` with its body sent in `chunks`, `pause` seconds before each."""
+    sent = list(chunks)
+
     async def receive() -> dict[str, Any]:
-        return {"type": "http.request", "body": b"", "more_body": False}
+        if not sent:  # the body is all there: the next thing a client does is leave
+            return {"type": "http.disconnect"}
+        await asyncio.sleep(pause)
+        return {"type": "http.request", "body": sent.pop(0), "more_body": bool(sent)}
 
     async def send(_message: Any) -> None:
         return None
@@ -87,6 +97,36 @@ def test_zero_means_no_limit_and_a_new_event_loop_gets_its_own_slots() -> None:
     for _ in range(2):  # two asyncio.run calls: two loops, the same app
         run_many(gate, [scope("/api/predict")] * 6)
     assert (inner.entered, inner.peak) == (12, 3)
+
+
+def test_a_slow_sender_waits_without_holding_a_slot_and_its_body_arrives_whole() -> None:
+    inner = Recorder()
+    gate = ScoringAdmission(inner, limit=1)
+
+    async def both() -> None:
+        slow = call(gate, scope("/api/predict"), (b'{"text": "sl', b'ow"}'), pause=0.2)
+        quick = call(gate, scope("/api/predict"), (b'{"text": "quick"}',))
+        await asyncio.gather(slow, quick)
+
+    asyncio.run(both())
+    assert inner.bodies == [b'{"text": "quick"}', b'{"text": "slow"}']
+
+
+def test_a_client_that_leaves_before_its_body_is_sent_never_gets_in() -> None:
+    inner = Recorder()
+    gate = ScoringAdmission(inner, limit=1)
+
+    async def leaving() -> None:
+        async def receive() -> dict[str, Any]:
+            return {"type": "http.disconnect"}
+
+        async def send(_message: Any) -> None:
+            raise AssertionError("nothing is sent to a client that left")
+
+        await gate(scope("/api/predict"), receive, send)
+
+    asyncio.run(leaving())
+    assert inner.entered == 0
 
 
 @pytest.fixture(scope="module")
