@@ -7,8 +7,6 @@ import logging
 import os
 import re
 import shutil
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -22,10 +20,10 @@ from tests.helpers import (
     SECRET,
     FakeClock,
     FreshDatabase,
-    free_port,
     fresh_database,
     make_settings,
     new_username,
+    serving,
     skip_or_fail,
 )
 
@@ -187,25 +185,10 @@ def user(services: Services) -> tuple[str, str]:
 
 
 @pytest.fixture(scope="module")
-def live_server(settings: Settings, services: Services) -> Iterator[str]:
+def live_server(services: Services) -> Iterator[str]:
     """The real app (REST + Gradio) served by uvicorn on a free port, in a thread."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(settings, services), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=10)
+    with serving(services) as url:
+        yield url
 
 
 CHROMIUM = os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium")

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -19,6 +21,9 @@ from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 
 from settings import Settings, normalize_database_url
+
+if TYPE_CHECKING:
+    from services import Services
 
 ROOT = Path(__file__).resolve().parent.parent
 SECRET = "test-secret-key-0123456789abcdef0123456789"
@@ -116,6 +121,33 @@ def pool_checkouts(engine: Engine) -> Iterator[list[object]]:
         yield seen
     finally:
         event.remove(engine, "checkout", record)
+
+
+@contextmanager
+def serving(services: Services) -> Iterator[str]:
+    """The real app (REST + Gradio) over `services`, served by uvicorn on a free port in a
+    thread; its base URL. Stopped when the block ends."""
+    import uvicorn
+
+    from app import create_app
+
+    port = free_port()
+    config = uvicorn.Config(
+        create_app(services.settings, services), host="127.0.0.1", port=port, log_level="warning"
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 30
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            pytest.fail("the live server did not start")
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
 
 
 def bearer(token: str) -> dict[str, str]:

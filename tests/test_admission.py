@@ -10,18 +10,17 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from api.admission import ScoringAdmission
-from app import create_app
 from services import Services, build_services
 from settings import Settings
-from tests.helpers import PASSWORD, bearer, free_port, make_settings, new_username
+from tests.helpers import PASSWORD, bearer, make_settings, new_username, serving
 
 
 class Recorder:
-    """A downstream ASGI app that stays inside until released and counts who is in."""
+    """A downstream ASGI app that stays inside a moment, counting who is in and what body
+    each one read."""
 
     def __init__(self) -> None:
         self.inside = 0
@@ -135,19 +134,10 @@ def one_at_a_time(settings: Settings) -> Iterator[tuple[str, Services]]:
     assert settings.DATABASE_URL is not None
     custom = make_settings(settings.DATABASE_URL, settings.DATA_DIR, SCORING_CONCURRENCY=1)
     services = build_services(custom)
-    server = uvicorn.Server(
-        uvicorn.Config(create_app(custom, services), port=free_port(), log_level="warning")
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        assert thread.is_alive(), "the server did not start"
-        threading.Event().wait(0.05)
     try:
-        yield f"http://127.0.0.1:{server.config.port}", services
+        with serving(services) as url:
+            yield url, services
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
         services.close()
 
 

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -30,7 +29,6 @@ from gradio_client import Client
 from gradio_client.exceptions import AppError as GradioError
 from sqlalchemy import text
 
-from app import create_app
 from errors import DatabaseUnavailable
 from services import Services, build_services, open_database
 from tests.helpers import (
@@ -39,6 +37,7 @@ from tests.helpers import (
     make_settings,
     new_username,
     required,
+    serving,
     skip_or_fail,
 )
 from tests.tcp_proxy import TcpProxy
@@ -124,30 +123,6 @@ def cluster() -> Iterator[Cluster]:
     pg_ctl = [*as_postgres, str(server.bindir / "pg_ctl"), "-D", str(server.data)]
     subprocess.run([*pg_ctl, "-m", "immediate", "stop"], check=False, capture_output=True)
     shutil.rmtree(base, ignore_errors=True)
-
-
-@contextmanager
-def serving(services: Services) -> Iterator[str]:
-    """The real app (REST + Gradio) on a free port, as conftest's live_server does."""
-    import uvicorn
-
-    port = free_port()
-    config = uvicorn.Config(
-        create_app(services.settings, services), host="127.0.0.1", port=port, log_level="warning"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            pytest.fail("the live server did not start")
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
 
 
 @dataclass
