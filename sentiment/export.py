@@ -1,9 +1,15 @@
 """Export once: the PyTorch model -> ONNX (checked against PyTorch) -> fused -> int8.
 
 Imported only when an export is needed (the first start for a weights version), since it
-imports torch. Fusion turns each layer's residual adds and layer norms into two
-SkipLayerNormalization nodes and its bias + GELU into one BiasGelu; the quantiser then
+imports torch. Fusion turns each layer's bias + GELU into one BiasGelu; the quantiser then
 turns every MatMul into MatMulInteger.
+
+Residual adds and layer norms are left as Add + LayerNormalization on purpose: ONNX
+Runtime 1.32's SkipLayerNormalization kernel took ~49 us per call where the two plain
+nodes take ~16 (one 24-token text, one thread, AMD EPYC Zen 4). Unfused, the int8 graph
+scored one short text 17% faster, batches of 32 short texts 21-26% and of 8 reviews
+15-22% faster, with the same accuracy (``sentiment.accelerated`` also keeps ONNX Runtime
+from fusing them again when it loads the graph).
 
 Attention is left unfused on purpose. Fused, it becomes one QAttention per layer whose
 Q/K/V weights the quantiser rounds to 7 bits (``reduce_range``): measured on the bundled
@@ -210,6 +216,7 @@ def fuse(model: PreTrainedModel, source: Path, target: Path) -> dict[str, int]:
     config = model.config
     options = FusionOptions("bert")
     options.enable_attention = False  # see the module's docstring
+    options.enable_skip_layer_norm = False  # likewise
     with quiet_libraries():
         fused = optimizer.optimize_model(
             str(source),
@@ -228,7 +235,7 @@ def expected_counts(model: PreTrainedModel) -> Mapping[str, int]:
     layers = int(getattr(model.config, "num_hidden_layers", 0) or 0)
     if not _is_plain_bert(model):
         return {}
-    return {"SkipLayerNormalization": 2 * layers, "BiasGelu": layers}
+    return {"LayerNormalization": 2 * layers + 1, "BiasGelu": layers}
 
 
 def export_int8(model: PreTrainedModel, input_names: Sequence[str], target: Path) -> dict[str, int]:
